@@ -1,0 +1,151 @@
+//! Code generation: the instrumented function.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, FnArg, Lit, Pat, ReturnType, Signature, Visibility};
+
+use crate::attr::Args;
+
+/// A function whose body is kept as raw tokens, so that a syntax error in the
+/// body is reported by the compiler as the user wrote it, not by this macro.
+pub(crate) struct MaybeItemFn {
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    pub(crate) sig: Signature,
+    pub(crate) body: TokenStream,
+}
+
+impl syn::parse::Parse for MaybeItemFn {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        let sig: Signature = input.parse()?;
+        if input.peek(syn::Token![;]) {
+            return Err(syn::Error::new(
+                input.span(),
+                "`#[llm_traced]` needs a function with a body",
+            ));
+        }
+        let body: proc_macro2::Group = input.parse().map_err(|e| {
+            syn::Error::new(e.span(), "`#[llm_traced]` goes on a function: expected its body `{ … }`")
+        })?;
+        if body.delimiter() != proc_macro2::Delimiter::Brace {
+            return Err(syn::Error::new(body.span(), "expected the function's body `{ … }`"));
+        }
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the function"));
+        }
+        Ok(MaybeItemFn { attrs, vis, sig, body: body.to_token_stream() })
+    }
+}
+
+pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> {
+    let MaybeItemFn { attrs, vis, sig, body } = item;
+    if let Some(constness) = &sig.constness {
+        return Err(syn::Error::new(constness.span, "`#[llm_traced]` cannot instrument a `const fn`"));
+    }
+
+    let krate = match &args.krate {
+        Some(path) => path.to_token_stream(),
+        None => quote!(::llm_traced),
+    };
+    let private = quote!(#krate::__private);
+
+    let fn_name = sig.ident.to_string();
+    let name = args.name.as_ref().map_or(fn_name, |n| n.value());
+    let operation = args.operation.as_ref().map_or_else(|| "chat".to_owned(), |o| o.value());
+    let provider = match &args.provider {
+        Some(p) => quote!(::core::option::Option::Some(#p)),
+        None => quote!(::core::option::Option::None),
+    };
+
+    // A string-literal model is known at compile time: it names the span.
+    let static_model = match &args.model {
+        Some(Expr::Lit(lit)) => match &lit.lit {
+            Lit::Str(s) => Some(s.value()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let model_site = match &static_model {
+        Some(m) => quote!(::core::option::Option::Some(#m)),
+        None => quote!(::core::option::Option::None),
+    };
+    let span_name = match &static_model {
+        Some(m) => format!("{operation} {m}"),
+        None => operation.clone(),
+    };
+    let span_name = syn::LitStr::new(&span_name, Span::call_site());
+
+    let capture = Ident::new("__llm_traced_capture", Span::call_site());
+    let model_capture = match (&args.model, &static_model) {
+        (Some(expr), None) => quote_spanned!(expr.span()=> #capture.model(&(#expr));),
+        _ => quote!(),
+    };
+    let messages_expr = args.messages.clone().or_else(|| default_messages(&sig));
+    let messages_capture = match &messages_expr {
+        Some(expr) => quote_spanned!(expr.span()=> #capture.messages(&(#expr));),
+        None => quote!(),
+    };
+
+    let marker = Ident::new("__llm_traced_here", Span::call_site());
+    let output_span = match &sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => sig.ident.span(),
+    };
+    let state = Ident::new("__llm_traced_state", Span::call_site());
+    let run = if sig.asyncness.is_some() {
+        quote_spanned!(output_span=> #private::Traced::new(#state, async move #body).await)
+    } else {
+        quote_spanned!(output_span=> #private::run_sync(#state, move || #body))
+    };
+
+    Ok(quote! {
+        #(#attrs)*
+        #vis #sig {
+            #[allow(non_camel_case_types)]
+            struct #marker;
+            static __LLM_TRACED_SITE: #private::Site = #private::Site {
+                name: #name,
+                path: ::core::any::type_name::<#marker>,
+                operation: #operation,
+                provider: #provider,
+                model: #model_site,
+            };
+            #[allow(unused_mut)]
+            let #state = #private::start(
+                &__LLM_TRACED_SITE,
+                #private::span!(#span_name),
+                |#capture: &mut #private::Capture<'_>| {
+                    let _ = &#capture;
+                    #model_capture
+                    #messages_capture
+                },
+            );
+            #run
+        }
+    })
+}
+
+/// The argument named `messages`, if the function has one.
+fn default_messages(sig: &Signature) -> Option<Expr> {
+    sig.inputs.iter().find_map(|arg| match arg {
+        FnArg::Typed(typed) => match &*typed.pat {
+            Pat::Ident(pat) if pat.ident == "messages" => {
+                let ident = &pat.ident;
+                Some(syn::parse_quote!(#ident))
+            }
+            _ => None,
+        },
+        FnArg::Receiver(_) => None,
+    })
+}
+
+/// The item unchanged, after the error: the user sees one clear error and no
+/// cascade of secondary ones.
+pub(crate) fn with_error(error: syn::Error, item: TokenStream) -> TokenStream {
+    let mut out = error.to_compile_error();
+    out.extend(item);
+    out
+}

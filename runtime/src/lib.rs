@@ -1,0 +1,77 @@
+//! The runtime of [llm-traced](https://docs.rs/llm-traced): what the code that
+//! `#[llm_traced]` generates calls into.
+//!
+//! Use it through the `llm-traced` crate, which re-exports everything here.
+//! Modules, one concern each:
+//!
+//! - [`config`]: the switches, read once from the environment or installed in code.
+//! - [`capture`]: the [`LlmResponse`] trait that reads a function's output.
+//! - [`record`]: [`CallRecord`], the versioned schema of saved conversations.
+//! - `call` and `sinks` (private): the per-call state and where records go.
+
+#![warn(missing_docs, unreachable_pub)]
+#![forbid(unsafe_code)]
+
+pub mod capture;
+pub mod config;
+pub mod record;
+pub mod text;
+
+mod call;
+mod sinks;
+
+pub use capture::{LlmResponse, ResponseInfo, ToolCall, Usage};
+pub use config::Config;
+pub use llm_traced_macros::llm_traced;
+pub use record::{read_conversation, CallRecord, Status};
+
+/// Renders the debug block `LLM_DEBUG` prints for a record.
+pub fn render_debug_block(config: &Config, record: &CallRecord) -> String {
+    sinks::debug::render(config, record)
+}
+
+/// The file name a saved conversation gets: it sorts by start time and is
+/// unique per call.
+pub fn conversation_file_name(record: &CallRecord) -> String {
+    sinks::conversation::file_name(record)
+}
+
+/// The door between generated code and the runtime. Not a public API: it may
+/// change in any release, in step with the macro crate, which this crate pins.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::call::{run_sync, start, CallState, Capture, Site, Traced, MARKER};
+    pub use crate::capture::LlmResponse;
+    pub use tracing;
+
+    pub use crate::__llm_traced_span as span;
+}
+
+/// The span of an instrumented call, with every field it will record declared
+/// up front. Generated code calls it with a literal name.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __llm_traced_span {
+    ($name:literal) => {
+        $crate::__private::tracing::span!(
+            target: "llm_traced",
+            $crate::__private::tracing::Level::INFO,
+            $name,
+            otel.name = $crate::__private::tracing::field::Empty,
+            otel.kind = "client",
+            otel.status_code = $crate::__private::tracing::field::Empty,
+            gen_ai.operation.name = $crate::__private::tracing::field::Empty,
+            gen_ai.provider.name = $crate::__private::tracing::field::Empty,
+            gen_ai.request.model = $crate::__private::tracing::field::Empty,
+            gen_ai.response.model = $crate::__private::tracing::field::Empty,
+            gen_ai.response.id = $crate::__private::tracing::field::Empty,
+            gen_ai.response.finish_reasons = $crate::__private::tracing::field::Empty,
+            gen_ai.usage.input_tokens = $crate::__private::tracing::field::Empty,
+            gen_ai.usage.output_tokens = $crate::__private::tracing::field::Empty,
+            error.type = $crate::__private::tracing::field::Empty,
+            request_id = $crate::__private::tracing::field::Empty,
+            latency_ms = $crate::__private::tracing::field::Empty,
+            code.function = $crate::__private::tracing::field::Empty,
+        )
+    };
+}

@@ -1,0 +1,229 @@
+//! The record of one instrumented call, as saved in conversation files.
+//!
+//! [`CallRecord`] is the documented, versioned schema of the files that
+//! `LLM_SAVE_CONVERSATIONS` writes; read them back with [`CallRecord::from_json`]
+//! or [`read_conversation`]. New optional fields may appear within a schema
+//! version; a change that breaks readers bumps [`SCHEMA_VERSION`].
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::capture::{CapturedError, Choice, ToolCall, Usage};
+
+/// The schema version written in every record's `schema` field.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// It returned a value that is not an error.
+    Ok,
+    /// It returned an error (`Err`, or a provider's error body).
+    Error,
+    /// It panicked; the panic went on unchanged.
+    Panic,
+    /// Its future was dropped before it completed.
+    Cancelled,
+}
+
+impl Status {
+    /// `"ok"`, `"error"`, `"panic"` or `"cancelled"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Error => "error",
+            Status::Panic => "panic",
+            Status::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// What the model answered (present only when content is recorded).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseContent {
+    /// The assistant's text (the first choice when there are several).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// A refusal given instead of content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
+    /// Every choice, when there were several.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<Choice>,
+}
+
+/// The error a call ended with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorRecord {
+    /// The error's text.
+    pub message: String,
+    /// The error class (`error.type`): the error's type name, `panic` or the
+    /// provider's error code.
+    #[serde(rename = "type")]
+    pub error_type: String,
+    /// The Rust type of the error, when it came from an `Err`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_name: Option<String>,
+    /// The HTTP status, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+}
+
+impl From<CapturedError> for ErrorRecord {
+    fn from(e: CapturedError) -> Self {
+        ErrorRecord {
+            error_type: short_type_name(&e.type_name),
+            type_name: Some(e.type_name),
+            message: e.message,
+            http_status: e.http_status,
+        }
+    }
+}
+
+/// `my_crate::errors::ApiError<T>` → `ApiError`: the low-cardinality part of a
+/// type name, fit for `error.type`.
+pub fn short_type_name(full: &str) -> String {
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base).to_owned()
+}
+
+/// One instrumented call: the body of a saved conversation file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallRecord {
+    /// Schema version ([`SCHEMA_VERSION`]).
+    pub schema: u32,
+    /// Unique, time-ordered id of this call (UUID v7).
+    pub request_id: String,
+    /// The name given with `name = "…"`, else the function's name.
+    pub name: String,
+    /// The function's path (`my_app::llm::ask`).
+    pub function: String,
+    /// `gen_ai.operation.name`: `chat`, `text_completion`, `embeddings`, …
+    pub operation: String,
+    /// `gen_ai.provider.name`: `openai`, `anthropic`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The model asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_model: Option<String>,
+    /// The model that answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_model: Option<String>,
+    /// The provider's response id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_id: Option<String>,
+    /// When the call started (UTC, RFC 3339, milliseconds).
+    #[serde(with = "rfc3339_millis")]
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    #[serde(with = "rfc3339_millis")]
+    pub ended_at: DateTime<Utc>,
+    /// Wall time of the call, in milliseconds.
+    pub latency_ms: f64,
+    /// How it ended.
+    pub status: Status,
+    /// The request messages, as the function's `messages` serialised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Value>,
+    /// What the model answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<ResponseContent>,
+    /// Tool calls the model asked for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// Token usage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Finish reasons, one per choice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub finish_reasons: Vec<String>,
+    /// The error, when the call did not succeed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorRecord>,
+}
+
+impl CallRecord {
+    /// Parses a record from JSON text, checking the schema version.
+    pub fn from_json(text: &str) -> Result<Self, ReadError> {
+        let value: Value = serde_json::from_str(text).map_err(ReadError::Json)?;
+        match value.get("schema").and_then(Value::as_u64) {
+            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+            Some(v) => return Err(ReadError::Schema(v)),
+            None => return Err(ReadError::NotARecord),
+        }
+        serde_json::from_value(value).map_err(ReadError::Json)
+    }
+
+    /// The record as pretty JSON.
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+}
+
+/// Reads a saved conversation file.
+pub fn read_conversation(path: impl AsRef<Path>) -> Result<CallRecord, ReadError> {
+    let text = std::fs::read_to_string(path).map_err(ReadError::Io)?;
+    CallRecord::from_json(&text)
+}
+
+/// Why a record could not be read.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// The file could not be read.
+    Io(std::io::Error),
+    /// The text is not valid JSON or not a record.
+    Json(serde_json::Error),
+    /// The JSON has no `schema` field: not an llm-traced record.
+    NotARecord,
+    /// The record has a schema version this build does not read.
+    Schema(u64),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Io(e) => write!(f, "cannot read the file: {e}"),
+            ReadError::Json(e) => write!(f, "not a valid llm-traced record: {e}"),
+            ReadError::NotARecord => f.write_str("not an llm-traced record (no `schema` field)"),
+            ReadError::Schema(v) => write!(
+                f,
+                "record schema version {v} is not supported (this build reads version {SCHEMA_VERSION})"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ReadError::Io(e) => Some(e),
+            ReadError::Json(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Serde for UTC timestamps as RFC 3339 with milliseconds
+/// (`2026-11-27T08:35:16.123Z`).
+pub mod rfc3339_millis {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `2026-11-27T08:35:16.123Z`.
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true))
+    }
+
+    /// Reads any RFC 3339 timestamp.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,146 @@
+//! The readable block `LLM_DEBUG` prints per call.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::atomic::AtomicBool;
+
+use serde_json::Value;
+
+use crate::config::{Config, DebugOutput};
+use crate::record::{CallRecord, Status};
+use crate::text::shorten;
+
+static WRITE_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Writes the block in one `write_all`, so that concurrent calls never
+/// interleave their lines.
+pub(crate) fn emit(config: &Config, record: &CallRecord) {
+    let block = render(config, record);
+    let result = match &config.debug_output {
+        DebugOutput::Stderr => std::io::stderr().lock().write_all(block.as_bytes()),
+        DebugOutput::Writer(writer) => match writer.lock() {
+            Ok(mut w) => w.write_all(block.as_bytes()).and_then(|_| w.flush()),
+            Err(poisoned) => {
+                let mut w = poisoned.into_inner();
+                w.write_all(block.as_bytes())
+            }
+        },
+    };
+    if let Err(e) = result {
+        super::warn_once(&WRITE_FAILED, || format!("llm-traced: cannot write the debug block: {e}"));
+    }
+}
+
+const RULE: &str = "============================================================";
+
+/// The block for one call.
+pub(crate) fn render(config: &Config, r: &CallRecord) -> String {
+    let max = config.debug_max_chars;
+    let mut out = String::with_capacity(512);
+    let _ = writeln!(out, "\n{RULE}");
+    let _ = writeln!(out, "LLM call  {}  ({})", r.name, r.function);
+    let mut model = r.request_model.clone().unwrap_or_else(|| "?".to_owned());
+    if let Some(answered) = r.response_model.as_deref().filter(|m| Some(*m) != r.request_model.as_deref()) {
+        let _ = write!(model, " -> {answered}");
+    }
+    let provider = r.provider.as_deref().map(|p| format!(" · {p}")).unwrap_or_default();
+    let _ = writeln!(out, "  model     {model}{provider} · {}", r.operation);
+    let _ = writeln!(
+        out,
+        "  status    {} · {:.0} ms · request {}",
+        r.status.as_str(),
+        r.latency_ms,
+        r.request_id
+    );
+    if let Some(u) = &r.usage {
+        let n = |v: Option<u64>| v.map_or("?".to_owned(), |v| v.to_string());
+        let mut line = format!("{} in", n(u.input_tokens));
+        if let Some(cached) = u.cached_input_tokens.filter(|c| *c > 0) {
+            let _ = write!(line, " ({cached} cached)");
+        }
+        let _ = write!(line, " · {} out", n(u.output_tokens));
+        if let Some(reasoning) = u.reasoning_tokens.filter(|c| *c > 0) {
+            let _ = write!(line, " ({reasoning} reasoning)");
+        }
+        let _ = write!(line, " · {} total", n(u.total()));
+        let _ = writeln!(out, "  tokens    {line}");
+    }
+    if !r.finish_reasons.is_empty() {
+        let _ = writeln!(out, "  finish    {}", r.finish_reasons.join(", "));
+    }
+    if config.log_prompts {
+        if let Some(messages) = &r.messages {
+            let mut first = true;
+            for line in message_lines(messages) {
+                let label = if first { "prompt" } else { "" };
+                first = false;
+                let _ = writeln!(out, "  {label:<9} {}", indent(&shorten(&line, max)));
+            }
+        }
+    }
+    if config.log_responses {
+        if let Some(resp) = &r.response {
+            if let Some(text) = &resp.text {
+                let _ = writeln!(out, "  response  {}", indent(&shorten(text, max)));
+            }
+            if let Some(refusal) = &resp.refusal {
+                let _ = writeln!(out, "  refusal   {}", indent(&shorten(refusal, max)));
+            }
+            for choice in resp.choices.iter().skip(1) {
+                let text = choice.text.as_deref().unwrap_or("");
+                let _ = writeln!(out, "  choice {:<2} {}", choice.index, indent(&shorten(text, max)));
+            }
+        }
+    }
+    for call in &r.tool_calls {
+        if config.log_responses && !call.arguments.is_empty() {
+            let _ = writeln!(out, "  tool      {}({})", call.name, shorten(&call.arguments, max));
+        } else {
+            let _ = writeln!(out, "  tool      {}", call.name);
+        }
+    }
+    if let Some(error) = &r.error {
+        let label = if r.status == Status::Cancelled { "cancelled" } else { "error" };
+        let _ = writeln!(out, "  {label:<9} [{}] {}", error.error_type, indent(&shorten(&error.message, max * 2)));
+        if let Some(type_name) = &error.type_name {
+            let _ = writeln!(out, "            ({type_name})");
+        }
+    }
+    let _ = writeln!(out, "{RULE}");
+    out
+}
+
+/// Continuation lines of a multi-line value, aligned under its first line.
+fn indent(text: &str) -> String {
+    text.replace('\n', "\n            ")
+}
+
+/// One line per message: `[role] text`, for chat-shaped messages; the JSON
+/// otherwise.
+fn message_lines(messages: &Value) -> Vec<String> {
+    let one = |m: &Value| -> String {
+        let role = m.get("role").and_then(Value::as_str);
+        let content = m.get("content").map(|c| match c {
+            Value::String(s) => s.clone(),
+            Value::Array(parts) => parts
+                .iter()
+                .map(|p| match p.get("text").and_then(Value::as_str) {
+                    Some(t) => t.to_owned(),
+                    None => p.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        });
+        match (role, content) {
+            (Some(role), Some(content)) => format!("[{role}] {content}"),
+            _ => m.to_string(),
+        }
+    };
+    match messages {
+        Value::Array(items) => items.iter().map(one).collect(),
+        Value::String(s) => vec![s.clone()],
+        other => vec![one(other)],
+    }
+}

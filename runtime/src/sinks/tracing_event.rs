@@ -1,0 +1,70 @@
+//! The span fields and the end-of-call `tracing` event, named after the
+//! OpenTelemetry GenAI semantic conventions.
+
+use tracing::Span;
+
+use crate::record::{CallRecord, Status};
+
+/// Records the outcome on the span and emits one event inside it: INFO on
+/// success, ERROR on failure or panic, WARN when the call was cancelled.
+pub(crate) fn emit(span: &Span, record: &CallRecord) {
+    let finish_reasons = (!record.finish_reasons.is_empty())
+        .then(|| format!("{:?}", record.finish_reasons));
+    let input_tokens = record.usage.and_then(|u| u.input_tokens);
+    let output_tokens = record.usage.and_then(|u| u.output_tokens);
+    let error_type = record.error.as_ref().map(|e| e.error_type.as_str());
+    let error_message = record.error.as_ref().map(|e| e.message.as_str());
+    let latency_ms = record.latency_ms;
+
+    if !span.is_disabled() {
+        if let Some(model) = &record.response_model {
+            span.record("gen_ai.response.model", model.as_str());
+        }
+        if let Some(id) = &record.response_id {
+            span.record("gen_ai.response.id", id.as_str());
+        }
+        if let Some(reasons) = &finish_reasons {
+            span.record("gen_ai.response.finish_reasons", reasons.as_str());
+        }
+        if let Some(n) = input_tokens {
+            span.record("gen_ai.usage.input_tokens", n);
+        }
+        if let Some(n) = output_tokens {
+            span.record("gen_ai.usage.output_tokens", n);
+        }
+        if let Some(t) = error_type {
+            span.record("error.type", t);
+            span.record("otel.status_code", "ERROR");
+        }
+        span.record("latency_ms", latency_ms);
+    }
+
+    macro_rules! event {
+        ($level:expr) => {
+            tracing::event!(
+                target: "llm_traced",
+                $level,
+                gen_ai.operation.name = record.operation.as_str(),
+                gen_ai.provider.name = record.provider.as_deref(),
+                gen_ai.request.model = record.request_model.as_deref(),
+                gen_ai.response.model = record.response_model.as_deref(),
+                gen_ai.response.id = record.response_id.as_deref(),
+                gen_ai.response.finish_reasons = finish_reasons.as_deref(),
+                gen_ai.usage.input_tokens = input_tokens,
+                gen_ai.usage.output_tokens = output_tokens,
+                error.type = error_type,
+                error.message = error_message,
+                request_id = record.request_id.as_str(),
+                latency_ms = latency_ms,
+                code.function = record.function.as_str(),
+                status = record.status.as_str(),
+                "llm_request"
+            )
+        };
+    }
+    span.in_scope(|| match record.status {
+        Status::Ok => event!(tracing::Level::INFO),
+        Status::Cancelled => event!(tracing::Level::WARN),
+        Status::Error | Status::Panic => event!(tracing::Level::ERROR),
+    });
+}

@@ -1,0 +1,31 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub use llm_traced_runtime::{
+    capture, config, conversation_file_name, read_conversation, record, render_debug_block, text,
+    CallRecord, Config, LlmResponse, ResponseInfo, Status, ToolCall, Usage,
+};
+
+/// Instruments a function that calls a large language model.
+///
+/// ```ignore
+/// #[llm_traced(provider = "openai", model = "gpt-4o")]
+/// async fn ask(messages: &[Message]) -> Result<serde_json::Value, Error> { … }
+/// ```
+///
+/// | argument | value | default |
+/// |---|---|---|
+/// | `name` | string literal | the function's name |
+/// | `model` | string literal, or an expression over the arguments (`model = req.model`) | none |
+/// | `provider` | string literal (`gen_ai.provider.name`: `openai`, `anthropic`, `gcp.gemini`, …) | none |
+/// | `operation` | `chat`, `text_completion`, `generate_content`, `embeddings`, `create_agent`, `invoke_agent`, `execute_tool` | `chat` |
+/// | `messages` | an expression over the arguments whose type is `serde::Serialize` | the argument named `messages` |
+/// | `crate` | path of a renamed `llm_traced` dependency | `::llm_traced` |
+///
+/// Nothing else of the arguments is ever captured. The return type must
+/// implement [`LlmResponse`]; the value is handed back untouched.
+pub use llm_traced_runtime::llm_traced;
+
+#[doc(hidden)]
+pub use llm_traced_runtime::__private;
