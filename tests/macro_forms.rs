@@ -1,0 +1,258 @@
+//! Every form `#[llm_traced]` accepts, checked through what the user sees: the
+//! saved conversation of each call.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{everything_on, one_record};
+use llm_traced::llm_traced;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+#[derive(Serialize, Clone, Debug)]
+struct Msg {
+    role: String,
+    content: String,
+}
+
+fn msg(content: &str) -> Msg {
+    Msg { role: "user".into(), content: content.into() }
+}
+
+fn reply(text: &str) -> Value {
+    json!({"id": "r1", "model": "gpt-4o-2024-08-06",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}})
+}
+
+#[llm_traced]
+async fn bare(messages: Vec<Msg>) -> Value {
+    reply(&messages[0].content)
+}
+
+#[tokio::test]
+async fn defaults_name_operation_and_messages_argument() {
+    let h = everything_on();
+    bare(vec![msg("hi")]).await;
+    let r = one_record(&h.dir, "bare");
+    assert_eq!(r.operation, "chat");
+    assert_eq!(r.function, "macro_forms::bare");
+    assert_eq!(r.provider, None);
+    assert_eq!(r.request_model, None);
+    assert_eq!(r.response_model.as_deref(), Some("gpt-4o-2024-08-06"));
+    assert_eq!(r.messages, Some(json!([{"role": "user", "content": "hi"}])));
+}
+
+#[llm_traced(name = "renamed_call", model = "gpt-4o-mini", provider = "openai", operation = "text_completion")]
+async fn literal_args(prompt: String) -> String {
+    format!("echo {prompt}")
+}
+
+#[tokio::test]
+async fn literal_arguments() {
+    let h = everything_on();
+    assert_eq!(literal_args("x".into()).await, "echo x");
+    let r = one_record(&h.dir, "renamed_call");
+    assert_eq!(r.operation, "text_completion");
+    assert_eq!(r.provider.as_deref(), Some("openai"));
+    assert_eq!(r.request_model.as_deref(), Some("gpt-4o-mini"));
+    assert_eq!(r.response.unwrap().text.as_deref(), Some("echo x"));
+    // No argument named `messages` and no `messages = …`: nothing captured.
+    assert_eq!(r.messages, None);
+}
+
+struct Request {
+    model: String,
+    history: Vec<Msg>,
+}
+
+#[llm_traced(model = req.model, messages = &req.history, provider = "anthropic")]
+async fn expressions(req: &Request, api_key: &str) -> Result<Value, std::io::Error> {
+    assert!(!api_key.is_empty());
+    Ok(json!({"type": "message", "model": "claude-x", "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn"}))
+}
+
+#[tokio::test]
+async fn expressions_over_arguments_and_secrets_never_recorded() {
+    let h = everything_on();
+    let req = Request { model: "claude-sonnet-4-5".into(), history: vec![msg("one"), msg("two")] };
+    expressions(&req, "sk-ant-SECRET-never-logged").await.unwrap();
+    let r = one_record(&h.dir, "expressions");
+    assert_eq!(r.request_model.as_deref(), Some("claude-sonnet-4-5"));
+    assert_eq!(r.messages.as_ref().unwrap().as_array().unwrap().len(), 2);
+    let saved = std::fs::read_dir(&h.dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(!saved.contains("SECRET"), "an argument other than messages was recorded");
+    assert!(!h.debug.text().contains("SECRET"));
+}
+
+mod renamed {
+    pub use llm_traced as my_tracing;
+}
+
+#[llm_traced(crate = "renamed::my_tracing", name = "via_renamed_crate")]
+fn renamed_crate() -> &'static str {
+    "ok"
+}
+
+#[test]
+fn crate_argument_for_renamed_dependency() {
+    let h = everything_on();
+    assert_eq!(renamed_crate(), "ok");
+    assert_eq!(one_record(&h.dir, "via_renamed_crate").status, llm_traced::Status::Ok);
+}
+
+struct Client {
+    model: String,
+    calls: u32,
+}
+
+impl Client {
+    #[llm_traced(name = "method_ref", model = self.model)]
+    async fn by_ref(&self, messages: &[Msg]) -> String {
+        format!("{} {}", self.model, messages.len())
+    }
+
+    #[llm_traced(name = "method_mut")]
+    async fn by_mut(&mut self) -> String {
+        self.calls += 1;
+        format!("call {}", self.calls)
+    }
+
+    #[llm_traced(name = "method_arc", model = self.model.as_str())]
+    async fn by_arc(self: Arc<Self>) -> String {
+        self.model.clone()
+    }
+
+    #[llm_traced(name = "method_value")]
+    fn by_value(self) -> String {
+        self.model
+    }
+}
+
+#[tokio::test]
+async fn methods_with_every_receiver() {
+    let h = everything_on();
+    let mut client = Client { model: "m1".into(), calls: 0 };
+    assert_eq!(client.by_ref(&[msg("a")]).await, "m1 1");
+    assert_eq!(client.by_mut().await, "call 1");
+    assert_eq!(client.calls, 1);
+    let shared = Arc::new(Client { model: "m2".into(), calls: 0 });
+    assert_eq!(shared.by_arc().await, "m2");
+    assert_eq!(Client { model: "m3".into(), calls: 0 }.by_value(), "m3");
+
+    let r = one_record(&h.dir, "method_ref");
+    assert_eq!(r.request_model.as_deref(), Some("m1"));
+    assert!(r.function.ends_with("by_ref"), "{}", r.function);
+    assert!(r.function.contains("Client"), "{}", r.function);
+    assert_eq!(one_record(&h.dir, "method_arc").request_model.as_deref(), Some("m2"));
+    assert_eq!(one_record(&h.dir, "method_mut").response.unwrap().text.as_deref(), Some("call 1"));
+    assert_eq!(one_record(&h.dir, "method_value").response.unwrap().text.as_deref(), Some("m3"));
+}
+
+trait Prompt {
+    fn text(&self) -> String;
+}
+
+impl Prompt for &str {
+    fn text(&self) -> String {
+        (*self).to_owned()
+    }
+}
+
+#[llm_traced(name = "generic_fn", messages = prompts.iter().map(|p| p.text()).collect::<Vec<_>>())]
+async fn generic<'a, P, M>(prompts: &'a [P], model: M, extra: impl std::fmt::Display + Send) -> Result<String, String>
+where
+    P: Prompt + Sync,
+    M: AsRef<str> + Send,
+{
+    if prompts.is_empty() {
+        return Err("no prompts".to_owned());
+    }
+    let first = prompts.first().ok_or("unreachable")?;
+    Ok(format!("{} {} {}", first.text(), model.as_ref(), extra))
+}
+
+#[tokio::test]
+async fn generics_lifetimes_where_clauses_impl_trait_question_mark_and_early_return() {
+    let h = everything_on();
+    assert_eq!(generic(&["p"], "m", 7).await, Ok("p m 7".to_owned()));
+    let empty: [&str; 0] = [];
+    assert_eq!(generic(&empty, "m", 7).await, Err("no prompts".to_owned()));
+    let records = common::records_named(&h.dir, "generic_fn");
+    assert_eq!(records.len(), 2);
+    let ok = records.iter().find(|r| r.status == llm_traced::Status::Ok).unwrap();
+    assert_eq!(ok.messages, Some(json!(["p"])));
+    let err = records.iter().find(|r| r.status == llm_traced::Status::Error).unwrap();
+    assert_eq!(err.error.as_ref().unwrap().message, "no prompts");
+    assert_eq!(err.error.as_ref().unwrap().error_type, "String");
+}
+
+#[derive(Debug)]
+struct ParseError;
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("bad number")
+    }
+}
+
+impl From<std::num::ParseIntError> for ParseError {
+    fn from(_: std::num::ParseIntError) -> Self {
+        ParseError
+    }
+}
+
+#[llm_traced(name = "sync_question_mark")]
+fn sync_fn(input: &str) -> Result<String, ParseError> {
+    let n: i64 = input.parse()?;
+    if n < 0 {
+        return Ok("negative".to_owned());
+    }
+    Ok(format!("{}", n * 2))
+}
+
+#[test]
+fn plain_fn_with_question_mark_and_early_return() {
+    let h = everything_on();
+    assert_eq!(sync_fn("21").unwrap(), "42");
+    assert_eq!(sync_fn("-1").unwrap(), "negative");
+    assert!(sync_fn("x").is_err());
+    let records = common::records_named(&h.dir, "sync_question_mark");
+    assert_eq!(records.len(), 3);
+    let failed: Vec<_> = records.iter().filter(|r| r.status == llm_traced::Status::Error).collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].error.as_ref().unwrap().error_type, "ParseError");
+    assert_eq!(failed[0].error.as_ref().unwrap().message, "bad number");
+}
+
+/// The doc comment and other attributes stay on the function.
+#[llm_traced(name = "kept_attributes")]
+#[must_use = "the answer matters"]
+#[inline(never)]
+async fn with_attributes() -> String {
+    "kept".into()
+}
+
+#[llm_traced]
+async fn in_spawned_task(text: String) -> String {
+    tokio::task::yield_now().await;
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attributes_stay_and_future_is_send() {
+    let _ = everything_on();
+    fn assert_send<T: Send>(t: T) -> T {
+        t
+    }
+    let answer = assert_send(with_attributes()).await;
+    assert_eq!(answer, "kept");
+    let h = everything_on();
+    let spawned = tokio::spawn(in_spawned_task("sp".to_owned()));
+    assert_eq!(spawned.await.unwrap(), "sp");
+    assert!(one_record(&h.dir, "in_spawned_task").function.contains("in_spawned_task"));
+}

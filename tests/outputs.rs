@@ -1,0 +1,190 @@
+//! What a user sees with every output on: saved files, debug blocks, and the
+//! call's own behaviour left untouched (results, panics, cancellation).
+
+mod common;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use common::{debug_block, everything_on, one_record, records_named};
+use llm_traced::{llm_traced, Status};
+use serde_json::{json, Value};
+
+#[llm_traced(provider = "openai", model = "gpt-4o")]
+async fn concurrent_call(messages: Vec<Value>, i: usize) -> Value {
+    tokio::task::yield_now().await;
+    json!({"id": format!("chatcmpl-{i}"), "model": "gpt-4o-2024-08-06",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": format!("answer {i}")}}],
+        "usage": {"prompt_tokens": i, "completion_tokens": 1, "total_tokens": i + 1}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_concurrent_calls_give_two_hundred_valid_distinct_files() {
+    let h = everything_on();
+    let tasks: Vec<_> = (0..200)
+        .map(|i| tokio::spawn(concurrent_call(vec![json!({"role": "user", "content": format!("q{i}")})], i)))
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let records = records_named(&h.dir, "concurrent_call");
+    assert_eq!(records.len(), 200);
+    let ids: HashSet<_> = records.iter().map(|r| r.request_id.clone()).collect();
+    assert_eq!(ids.len(), 200, "request ids are unique");
+    let answers: HashSet<_> = records.iter().map(|r| r.response_id.clone().unwrap()).collect();
+    assert_eq!(answers.len(), 200, "each file holds its own call");
+    for r in &records {
+        let i: u64 = r.response_id.as_ref().unwrap()["chatcmpl-".len()..].parse().unwrap();
+        assert_eq!(r.usage.unwrap().input_tokens, Some(i));
+        assert_eq!(r.messages.as_ref().unwrap()[0]["content"], format!("q{i}"));
+        assert_eq!(r.response.as_ref().unwrap().text.as_deref(), Some(format!("answer {i}").as_str()));
+    }
+    // Names sort by time: the file order is the start order.
+    let mut names: Vec<String> = std::fs::read_dir(&h.dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    let sorted = {
+        let mut s = names.clone();
+        s.sort();
+        s
+    };
+    names.sort_by_key(|n| n[..19].to_owned());
+    assert_eq!(names.iter().map(|n| &n[..19]).collect::<Vec<_>>(), sorted.iter().map(|n| &n[..19]).collect::<Vec<_>>());
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "no temporary file left behind");
+}
+
+#[llm_traced(name = "utf8_call")]
+async fn utf8_call(messages: Vec<Value>) -> String {
+    "é".repeat(100)
+}
+
+#[tokio::test]
+async fn debug_block_shortens_at_character_boundaries() {
+    let h = everything_on();
+    let crabs = "🦀".repeat(60);
+    utf8_call(vec![json!({"role": "user", "content": crabs})]).await;
+    let block = debug_block(&h.debug, "utf8_call");
+    // debug_max_chars is 40 in this harness.
+    assert!(block.contains(&format!("[user] {}… [+27 chars]", "🦀".repeat(33))), "{block}");
+    assert!(block.contains(&format!("response  {}… [+60 chars]", "é".repeat(40))), "{block}");
+    // The saved file keeps everything.
+    let r = one_record(&h.dir, "utf8_call");
+    assert_eq!(r.response.unwrap().text.unwrap().chars().count(), 100);
+}
+
+#[llm_traced(name = "debug_fields", model = "gpt-4o", provider = "openai")]
+async fn debug_fields() -> Value {
+    common::fixture("openai_chat_completion_cached_tokens.json")
+}
+
+#[tokio::test]
+async fn debug_block_shows_function_model_latency_tokens_and_finish() {
+    let h = everything_on();
+    debug_fields().await;
+    let block = debug_block(&h.debug, "debug_fields");
+    assert!(block.contains("LLM call  debug_fields  (outputs::debug_fields)"), "{block}");
+    assert!(block.contains("model     gpt-4o -> gpt-4o-2024-08-06 · openai · chat"), "{block}");
+    assert!(block.contains("tokens    2620 in (2560 cached) · 100 out · 2720 total"), "{block}");
+    assert!(block.contains("finish    length"), "{block}");
+    assert!(block.contains(" ms · request "), "{block}");
+}
+
+#[derive(Debug, PartialEq)]
+struct ApiError {
+    code: u16,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the API said {}", self.code)
+    }
+}
+
+#[llm_traced(name = "fallible")]
+async fn fallible(fail: bool) -> Result<Value, ApiError> {
+    if fail {
+        Err(ApiError { code: 503 })
+    } else {
+        Ok(common::fixture("openai_chat_completion_text_stop.json"))
+    }
+}
+
+#[tokio::test]
+async fn results_pass_through_untouched_and_errors_are_recorded() {
+    let h = everything_on();
+    assert_eq!(fallible(true).await, Err(ApiError { code: 503 }));
+    assert_eq!(fallible(false).await.unwrap(), common::fixture("openai_chat_completion_text_stop.json"));
+    let records = records_named(&h.dir, "fallible");
+    let failed = records.iter().find(|r| r.status == Status::Error).unwrap();
+    let error = failed.error.as_ref().unwrap();
+    assert_eq!(error.message, "the API said 503");
+    assert_eq!(error.error_type, "ApiError");
+    assert_eq!(error.type_name.as_deref(), Some("outputs::ApiError"));
+    let block = debug_block(&h.debug, "the API said 503");
+    assert!(block.contains("status    error"), "{block}");
+    assert!(block.contains("error     [ApiError] the API said 503"), "{block}");
+}
+
+#[llm_traced(name = "panicking_async")]
+async fn panicking_async(messages: Vec<Value>) -> String {
+    tokio::task::yield_now().await;
+    panic!("model client exploded");
+}
+
+#[llm_traced(name = "panicking_sync")]
+fn panicking_sync() -> String {
+    let n = std::hint::black_box(42);
+    panic!("sync exploded {n}");
+}
+
+#[tokio::test]
+async fn panics_are_recorded_and_go_on_unchanged() {
+    let h = everything_on();
+    let joined = tokio::spawn(panicking_async(vec![json!("hello")])).await.unwrap_err();
+    let payload = joined.into_panic();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"model client exploded"));
+    let r = one_record(&h.dir, "panicking_async");
+    assert_eq!(r.status, Status::Panic);
+    assert_eq!(r.error.as_ref().unwrap().error_type, "panic");
+    assert_eq!(r.error.as_ref().unwrap().message, "model client exploded");
+
+    let caught = std::panic::catch_unwind(panicking_sync).unwrap_err();
+    let message = caught
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| caught.downcast_ref::<&str>().map(|s| s.to_string()));
+    assert_eq!(message.as_deref(), Some("sync exploded 42"));
+    let r = one_record(&h.dir, "panicking_sync");
+    assert_eq!(r.status, Status::Panic);
+    assert_eq!(r.error.unwrap().message, "sync exploded 42");
+}
+
+#[llm_traced(name = "never_finishes")]
+async fn never_finishes() -> String {
+    std::future::pending::<()>().await;
+    unreachable!()
+}
+
+#[tokio::test]
+async fn a_dropped_future_is_recorded_as_cancelled() {
+    let h = everything_on();
+    let result = tokio::time::timeout(std::time::Duration::from_millis(30), never_finishes()).await;
+    assert!(result.is_err());
+    let r = one_record(&h.dir, "never_finishes");
+    assert_eq!(r.status, Status::Cancelled);
+    assert!(r.latency_ms >= 25.0, "time until the drop: {}", r.latency_ms);
+    assert!(r.error.unwrap().message.contains("dropped after"));
+
+    // A future dropped before its first poll is a call that never started.
+    struct PollOnce;
+    impl Future for PollOnce {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            Poll::Ready(())
+        }
+    }
+    PollOnce.await;
+}
