@@ -20,7 +20,9 @@ impl syn::parse::Parse for MaybeItemFn {
     fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
-        let sig: Signature = input.parse()?;
+        let sig: Signature = input.parse().map_err(|e| {
+            syn::Error::new(e.span(), "`#[llm_traced]` goes on a function (`fn` or `async fn`)")
+        })?;
         if input.peek(syn::Token![;]) {
             return Err(syn::Error::new(
                 input.span(),
@@ -95,10 +97,22 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
         ReturnType::Default => sig.ident.span(),
     };
     let state = Ident::new("__llm_traced_state", Span::call_site());
+    // The wrapper is called through a local alias spanned at the return type,
+    // so that a return type without `LlmResponse` is reported there.
     let run = if sig.asyncness.is_some() {
-        quote_spanned!(output_span=> #private::Traced::new(#state, async move #body).await)
+        let wrap = quote_spanned!(output_span=> __llm_traced_wrap);
+        let call = quote_spanned!(output_span=> #wrap(#state, async move #body).await);
+        quote! {
+            use #private::traced as #wrap;
+            #call
+        }
     } else {
-        quote_spanned!(output_span=> #private::run_sync(#state, move || #body))
+        let wrap = quote_spanned!(output_span=> __llm_traced_run);
+        let call = quote_spanned!(output_span=> #wrap(#state, move || #body));
+        quote! {
+            use #private::run_sync as #wrap;
+            #call
+        }
     };
 
     Ok(quote! {

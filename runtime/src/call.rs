@@ -335,6 +335,16 @@ where
     }
 }
 
+/// Wraps the body's future of an instrumented `async fn`.
+#[inline]
+pub fn traced<F>(state: Option<Box<CallState>>, inner: F) -> Traced<F>
+where
+    F: Future,
+    F::Output: LlmResponse,
+{
+    Traced { state, inner }
+}
+
 /// Runs the body of an instrumented plain `fn`.
 #[inline]
 pub fn run_sync<R: LlmResponse>(state: Option<Box<CallState>>, body: impl FnOnce() -> R) -> R {

@@ -1,0 +1,120 @@
+//! The `tracing` span and event every call produces, with no llm-traced
+//! output switched on: a subscriber alone is enough.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use llm_traced::{llm_traced, Config};
+use serde_json::Value;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
+
+#[derive(Default, Debug, Clone)]
+struct Seen {
+    name: String,
+    fields: BTreeMap<String, String>,
+}
+
+struct Fields<'a>(&'a mut BTreeMap<String, String>);
+
+impl Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+}
+
+#[derive(Clone, Default)]
+struct Collect {
+    spans: Arc<Mutex<BTreeMap<u64, Seen>>>,
+    events: Arc<Mutex<Vec<(String, Option<u64>, Seen)>>>,
+}
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Collect {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, _: Context<'_, S>) {
+        let mut seen = Seen { name: attrs.metadata().name().to_owned(), ..Seen::default() };
+        attrs.record(&mut Fields(&mut seen.fields));
+        self.spans.lock().unwrap().insert(id.into_u64(), seen);
+    }
+    fn on_record(&self, id: &Id, values: &Record<'_>, _: Context<'_, S>) {
+        if let Some(seen) = self.spans.lock().unwrap().get_mut(&id.into_u64()) {
+            values.record(&mut Fields(&mut seen.fields));
+        }
+    }
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let mut seen = Seen { name: event.metadata().name().to_owned(), ..Seen::default() };
+        event.record(&mut Fields(&mut seen.fields));
+        let parent = ctx.event_span(event).map(|s| s.id().into_u64());
+        self.events.lock().unwrap().push((event.metadata().level().to_string(), parent, seen));
+    }
+}
+
+#[llm_traced(provider = "openai", model = "gpt-4o")]
+async fn traced_ok() -> Value {
+    serde_json::from_str(include_str!("../../shared/fixtures/openai_chat_completion_parallel_tool_calls.json")).unwrap()
+}
+
+#[llm_traced(provider = "anthropic", model = model)]
+async fn traced_err(model: &str) -> Result<String, std::io::Error> {
+    let _ = model;
+    Err(std::io::Error::other("connection reset"))
+}
+
+#[test]
+fn span_and_event_follow_the_genai_conventions() {
+    Config::default().install().unwrap();
+    let collect = Collect::default();
+    let subscriber = tracing_subscriber::registry().with(collect.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        futures::executor::block_on(async {
+            traced_ok().await;
+            traced_err("claude-sonnet-4-5").await.unwrap_err();
+        })
+    });
+
+    let spans = collect.spans.lock().unwrap().clone();
+    let events = collect.events.lock().unwrap().clone();
+    assert_eq!(spans.len(), 2);
+    assert_eq!(events.len(), 2);
+
+    let (ok_id, ok_span) = spans.iter().find(|(_, s)| s.name == "chat gpt-4o").expect("span named after operation and model");
+    let f = &ok_span.fields;
+    assert_eq!(f["gen_ai.operation.name"], "chat");
+    assert_eq!(f["gen_ai.provider.name"], "openai");
+    assert_eq!(f["gen_ai.request.model"], "gpt-4o");
+    assert_eq!(f["gen_ai.response.model"], "gpt-4o-2024-08-06");
+    assert_eq!(f["gen_ai.response.id"], "chatcmpl-ABfvyvfNWKcl7Ohqos4UFrmMs1v4C");
+    assert_eq!(f["gen_ai.usage.input_tokens"], "149");
+    assert_eq!(f["gen_ai.usage.output_tokens"], "60");
+    assert_eq!(f["gen_ai.response.finish_reasons"], "[\"tool_calls\"]");
+    assert_eq!(f["otel.name"], "chat gpt-4o");
+    assert_eq!(f["code.function"], "tracing_span::traced_ok");
+    assert_eq!(f["request_id"].len(), 36);
+    assert!(f.contains_key("latency_ms"));
+    assert!(!f.contains_key("error.type"));
+
+    let (level, parent, ok_event) = events.iter().find(|(_, _, e)| e.fields.get("gen_ai.provider.name").map(String::as_str) == Some("openai")).unwrap();
+    assert_eq!(level, "INFO");
+    assert_eq!(*parent, Some(*ok_id), "the event sits inside the call's span");
+    assert_eq!(ok_event.fields["message"], "llm_request");
+    assert_eq!(ok_event.fields["gen_ai.usage.input_tokens"], "149");
+    assert_eq!(ok_event.fields["request_id"], f["request_id"]);
+    assert_eq!(ok_event.fields["status"], "ok");
+
+    // A model given by expression: the span's static name is the operation,
+    // and `otel.name` carries the full name for OpenTelemetry.
+    let (_, err_span) = spans.iter().find(|(_, s)| s.name == "chat").unwrap();
+    assert_eq!(err_span.fields["otel.name"], "chat claude-sonnet-4-5");
+    assert_eq!(err_span.fields["gen_ai.request.model"], "claude-sonnet-4-5");
+    assert_eq!(err_span.fields["error.type"], "Error");
+    assert_eq!(err_span.fields["otel.status_code"], "ERROR");
+    let (level, _, err_event) = events.iter().find(|(_, _, e)| e.fields.get("status").map(String::as_str) == Some("error")).unwrap();
+    assert_eq!(level, "ERROR");
+    assert_eq!(err_event.fields["error.message"], "connection reset");
+}
