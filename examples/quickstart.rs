@@ -38,7 +38,11 @@ impl std::error::Error for ClientError {}
 /// A deterministic stand-in for `POST /v1/chat/completions`: it answers in the
 /// OpenAI wire format, with usage counted from the words of the prompt.
 async fn fake_openai(model: &str, messages: &[Message]) -> Result<Value, ClientError> {
-    let prompt: String = messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>().join(" ");
+    let prompt: String = messages
+        .iter()
+        .map(|m| m.content.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
     let prompt_tokens = prompt.split_whitespace().count() as u64 + 4 * messages.len() as u64;
     if prompt.contains("weather") {
         return Ok(json!({
@@ -58,7 +62,10 @@ async fn fake_openai(model: &str, messages: &[Message]) -> Result<Value, ClientE
                 "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}}),
         });
     }
-    let answer = format!("You asked {} question(s); here is a short, deterministic answer.", messages.len());
+    let answer = format!(
+        "You asked {} question(s); here is a short, deterministic answer.",
+        messages.len()
+    );
     let completion_tokens = answer.split_whitespace().count() as u64;
     Ok(json!({
         "id": "chatcmpl-quickstart-1", "object": "chat.completion", "created": 1764230400,
@@ -80,18 +87,49 @@ async fn ask(model: &str, messages: Vec<Message>, api_key: &str) -> Result<Value
 }
 
 fn user(text: &str) -> Message {
-    Message { role: "user", content: text.to_owned() }
+    Message {
+        role: "user",
+        content: text.to_owned(),
+    }
 }
 
 fn main() {
-    let system = Message { role: "system", content: "You are a concise assistant.".to_owned() };
+    let system = Message {
+        role: "system",
+        content: "You are a concise assistant.".to_owned(),
+    };
     let key = "sk-not-a-real-key";
     futures::executor::block_on(async {
-        let first = ask("gpt-4o", vec![system.clone(), user("What is tracing?")], key).await;
-        println!("answer: {}", first.as_ref().map_or("-", |v| v["choices"][0]["message"]["content"].as_str().unwrap_or("-")));
+        let first = ask(
+            "gpt-4o",
+            vec![system.clone(), user("What is tracing?")],
+            key,
+        )
+        .await;
+        println!(
+            "answer: {}",
+            first
+                .as_ref()
+                .map_or("-", |v| v["choices"][0]["message"]["content"]
+                    .as_str()
+                    .unwrap_or("-"))
+        );
 
-        let second = ask("gpt-4o", vec![system.clone(), user("What is the weather in Paris?")], key).await;
-        println!("tool call: {}", second.as_ref().map_or("-", |v| v["choices"][0]["message"]["tool_calls"][0]["function"]["name"].as_str().unwrap_or("-")));
+        let second = ask(
+            "gpt-4o",
+            vec![system.clone(), user("What is the weather in Paris?")],
+            key,
+        )
+        .await;
+        println!(
+            "tool call: {}",
+            second
+                .as_ref()
+                .map_or("-", |v| v["choices"][0]["message"]["tool_calls"][0]
+                    ["function"]["name"]
+                    .as_str()
+                    .unwrap_or("-"))
+        );
 
         let long = "Please summarise this long document. ".repeat(8);
         match ask("gpt-4o-mini", vec![system, user(&long)], key).await {
@@ -101,7 +139,10 @@ fn main() {
     });
     let config = llm_traced::config::current();
     if config.save_conversations {
-        println!("conversations saved in {}", config.conversations_dir.display());
+        println!(
+            "conversations saved in {}",
+            config.conversations_dir.display()
+        );
     } else {
         println!("tip: run with LLM_DEBUG=1 LLM_LOG_PROMPTS=1 LLM_LOG_RESPONSES=1 LLM_SAVE_CONVERSATIONS=1");
     }

@@ -3,8 +3,9 @@
 #![forbid(unsafe_code)]
 
 pub use llm_traced_runtime::{
-    capture, config, conversation_file_name, read_conversation, record, render_debug_block, text,
-    CallRecord, Config, LlmResponse, ResponseInfo, Status, ToolCall, Usage,
+    capture, config, conversation_file_name, diagnose, diagnose_text, diagnostics,
+    read_conversation, record, render_debug_block, text, CallRecord, Config, Diagnosis, ErrorClass,
+    HttpErrorDetails, LlmResponse, ResponseInfo, Status, ToolCall, Usage,
 };
 
 /// Instruments a function that calls a large language model.

@@ -33,7 +33,10 @@ fn accepted_spellings_switch_outputs_on() {
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("LLM call  env_call"), "{stderr}");
-    assert!(stderr.contains("[secret prompt]") || stderr.contains("secret prompt"), "{stderr}");
+    assert!(
+        stderr.contains("[secret prompt]") || stderr.contains("secret prompt"),
+        "{stderr}"
+    );
     // LLM_LOG_RESPONSES is off: the answer is not in the block.
     assert!(!stderr.contains("response  1 messages"), "{stderr}");
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
@@ -44,10 +47,19 @@ fn unknown_value_gives_one_warning_and_the_default() {
     let temp = tempfile::tempdir().unwrap();
     let out = common::run_child(
         "child_makes_one_call",
-        &[("LLM_DEBUG", "maybe"), ("LLM_CONVERSATIONS_DIR", temp.path().to_str().unwrap())],
+        &[
+            ("LLM_DEBUG", "maybe"),
+            ("LLM_CONVERSATIONS_DIR", temp.path().to_str().unwrap()),
+        ],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.matches("llm-traced: ignoring LLM_DEBUG=\"maybe\"").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr
+            .matches("llm-traced: ignoring LLM_DEBUG=\"maybe\"")
+            .count(),
+        1,
+        "{stderr}"
+    );
     assert!(!stderr.contains("LLM call"), "debug stays off: {stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 messages"));
 }
@@ -56,7 +68,10 @@ fn unknown_value_gives_one_warning_and_the_default() {
 fn nothing_is_written_by_default() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("convs");
-    let out = common::run_child("child_makes_one_call", &[("LLM_CONVERSATIONS_DIR", dir.to_str().unwrap())]);
+    let out = common::run_child(
+        "child_makes_one_call",
+        &[("LLM_CONVERSATIONS_DIR", dir.to_str().unwrap())],
+    );
     assert!(!String::from_utf8_lossy(&out.stderr).contains("LLM call"));
     assert!(!dir.exists(), "no conversation saved unless asked");
 }

@@ -17,7 +17,10 @@ struct Msg {
 }
 
 fn msg(content: &str) -> Msg {
-    Msg { role: "user".into(), content: content.into() }
+    Msg {
+        role: "user".into(),
+        content: content.into(),
+    }
 }
 
 fn reply(text: &str) -> Value {
@@ -44,7 +47,12 @@ async fn defaults_name_operation_and_messages_argument() {
     assert_eq!(r.messages, Some(json!([{"role": "user", "content": "hi"}])));
 }
 
-#[llm_traced(name = "renamed_call", model = "gpt-4o-mini", provider = "openai", operation = "text_completion")]
+#[llm_traced(
+    name = "renamed_call",
+    model = "gpt-4o-mini",
+    provider = "openai",
+    operation = "text_completion"
+)]
 async fn literal_args(prompt: String) -> String {
     format!("echo {prompt}")
 }
@@ -70,14 +78,21 @@ struct Request {
 #[llm_traced(model = req.model, messages = &req.history, provider = "anthropic")]
 async fn expressions(req: &Request, api_key: &str) -> Result<Value, std::io::Error> {
     assert!(!api_key.is_empty());
-    Ok(json!({"type": "message", "model": "claude-x", "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn"}))
+    Ok(
+        json!({"type": "message", "model": "claude-x", "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn"}),
+    )
 }
 
 #[tokio::test]
 async fn expressions_over_arguments_and_secrets_never_recorded() {
     let h = everything_on();
-    let req = Request { model: "claude-sonnet-4-5".into(), history: vec![msg("one"), msg("two")] };
-    expressions(&req, "sk-ant-SECRET-never-logged").await.unwrap();
+    let req = Request {
+        model: "claude-sonnet-4-5".into(),
+        history: vec![msg("one"), msg("two")],
+    };
+    expressions(&req, "sk-ant-SECRET-never-logged")
+        .await
+        .unwrap();
     let r = one_record(&h.dir, "expressions");
     assert_eq!(r.request_model.as_deref(), Some("claude-sonnet-4-5"));
     assert_eq!(r.messages.as_ref().unwrap().as_array().unwrap().len(), 2);
@@ -85,7 +100,10 @@ async fn expressions_over_arguments_and_secrets_never_recorded() {
         .unwrap()
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
         .collect::<String>();
-    assert!(!saved.contains("SECRET"), "an argument other than messages was recorded");
+    assert!(
+        !saved.contains("SECRET"),
+        "an argument other than messages was recorded"
+    );
     assert!(!h.debug.text().contains("SECRET"));
 }
 
@@ -102,7 +120,10 @@ fn renamed_crate() -> &'static str {
 fn crate_argument_for_renamed_dependency() {
     let h = everything_on();
     assert_eq!(renamed_crate(), "ok");
-    assert_eq!(one_record(&h.dir, "via_renamed_crate").status, llm_traced::Status::Ok);
+    assert_eq!(
+        one_record(&h.dir, "via_renamed_crate").status,
+        llm_traced::Status::Ok
+    );
 }
 
 struct Client {
@@ -136,21 +157,51 @@ impl Client {
 #[tokio::test]
 async fn methods_with_every_receiver() {
     let h = everything_on();
-    let mut client = Client { model: "m1".into(), calls: 0 };
+    let mut client = Client {
+        model: "m1".into(),
+        calls: 0,
+    };
     assert_eq!(client.by_ref(&[msg("a")]).await, "m1 1");
     assert_eq!(client.by_mut().await, "call 1");
     assert_eq!(client.calls, 1);
-    let shared = Arc::new(Client { model: "m2".into(), calls: 0 });
+    let shared = Arc::new(Client {
+        model: "m2".into(),
+        calls: 0,
+    });
     assert_eq!(shared.by_arc().await, "m2");
-    assert_eq!(Client { model: "m3".into(), calls: 0 }.by_value(), "m3");
+    assert_eq!(
+        Client {
+            model: "m3".into(),
+            calls: 0
+        }
+        .by_value(),
+        "m3"
+    );
 
     let r = one_record(&h.dir, "method_ref");
     assert_eq!(r.request_model.as_deref(), Some("m1"));
     assert!(r.function.ends_with("by_ref"), "{}", r.function);
     assert!(r.function.contains("Client"), "{}", r.function);
-    assert_eq!(one_record(&h.dir, "method_arc").request_model.as_deref(), Some("m2"));
-    assert_eq!(one_record(&h.dir, "method_mut").response.unwrap().text.as_deref(), Some("call 1"));
-    assert_eq!(one_record(&h.dir, "method_value").response.unwrap().text.as_deref(), Some("m3"));
+    assert_eq!(
+        one_record(&h.dir, "method_arc").request_model.as_deref(),
+        Some("m2")
+    );
+    assert_eq!(
+        one_record(&h.dir, "method_mut")
+            .response
+            .unwrap()
+            .text
+            .as_deref(),
+        Some("call 1")
+    );
+    assert_eq!(
+        one_record(&h.dir, "method_value")
+            .response
+            .unwrap()
+            .text
+            .as_deref(),
+        Some("m3")
+    );
 }
 
 trait Prompt {
@@ -164,7 +215,11 @@ impl Prompt for &str {
 }
 
 #[llm_traced(name = "generic_fn", messages = prompts.iter().map(|p| p.text()).collect::<Vec<_>>())]
-async fn generic<'a, P, M>(prompts: &'a [P], model: M, extra: impl std::fmt::Display + Send) -> Result<String, String>
+async fn generic<'a, P, M>(
+    prompts: &'a [P],
+    model: M,
+    extra: impl std::fmt::Display + Send,
+) -> Result<String, String>
 where
     P: Prompt + Sync,
     M: AsRef<str> + Send,
@@ -184,11 +239,21 @@ async fn generics_lifetimes_where_clauses_impl_trait_question_mark_and_early_ret
     assert_eq!(generic(&empty, "m", 7).await, Err("no prompts".to_owned()));
     let records = common::records_named(&h.dir, "generic_fn");
     assert_eq!(records.len(), 2);
-    let ok = records.iter().find(|r| r.status == llm_traced::Status::Ok).unwrap();
+    let ok = records
+        .iter()
+        .find(|r| r.status == llm_traced::Status::Ok)
+        .unwrap();
     assert_eq!(ok.messages, Some(json!(["p"])));
-    let err = records.iter().find(|r| r.status == llm_traced::Status::Error).unwrap();
+    let err = records
+        .iter()
+        .find(|r| r.status == llm_traced::Status::Error)
+        .unwrap();
     assert_eq!(err.error.as_ref().unwrap().message, "no prompts");
-    assert_eq!(err.error.as_ref().unwrap().error_type, "String");
+    assert_eq!(err.error.as_ref().unwrap().error_type, "unknown");
+    assert_eq!(
+        err.error.as_ref().unwrap().type_name.as_deref(),
+        Some("alloc::string::String")
+    );
 }
 
 #[derive(Debug)]
@@ -223,9 +288,16 @@ fn plain_fn_with_question_mark_and_early_return() {
     assert!(sync_fn("x").is_err());
     let records = common::records_named(&h.dir, "sync_question_mark");
     assert_eq!(records.len(), 3);
-    let failed: Vec<_> = records.iter().filter(|r| r.status == llm_traced::Status::Error).collect();
+    let failed: Vec<_> = records
+        .iter()
+        .filter(|r| r.status == llm_traced::Status::Error)
+        .collect();
     assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0].error.as_ref().unwrap().error_type, "ParseError");
+    assert_eq!(failed[0].error.as_ref().unwrap().error_type, "unknown");
+    assert_eq!(
+        failed[0].error.as_ref().unwrap().type_name.as_deref(),
+        Some("macro_forms::ParseError")
+    );
     assert_eq!(failed[0].error.as_ref().unwrap().message, "bad number");
 }
 
@@ -254,5 +326,7 @@ async fn attributes_stay_and_future_is_send() {
     let h = everything_on();
     let spawned = tokio::spawn(in_spawned_task("sp".to_owned()));
     assert_eq!(spawned.await.unwrap(), "sp");
-    assert!(one_record(&h.dir, "in_spawned_task").function.contains("in_spawned_task"));
+    assert!(one_record(&h.dir, "in_spawned_task")
+        .function
+        .contains("in_spawned_task"));
 }

@@ -24,7 +24,12 @@ async fn concurrent_call(messages: Vec<Value>, i: usize) -> Value {
 async fn two_hundred_concurrent_calls_give_two_hundred_valid_distinct_files() {
     let h = everything_on();
     let tasks: Vec<_> = (0..200)
-        .map(|i| tokio::spawn(concurrent_call(vec![json!({"role": "user", "content": format!("q{i}")})], i)))
+        .map(|i| {
+            tokio::spawn(concurrent_call(
+                vec![json!({"role": "user", "content": format!("q{i}")})],
+                i,
+            ))
+        })
         .collect();
     for task in tasks {
         task.await.unwrap();
@@ -33,13 +38,21 @@ async fn two_hundred_concurrent_calls_give_two_hundred_valid_distinct_files() {
     assert_eq!(records.len(), 200);
     let ids: HashSet<_> = records.iter().map(|r| r.request_id.clone()).collect();
     assert_eq!(ids.len(), 200, "request ids are unique");
-    let answers: HashSet<_> = records.iter().map(|r| r.response_id.clone().unwrap()).collect();
+    let answers: HashSet<_> = records
+        .iter()
+        .map(|r| r.response_id.clone().unwrap())
+        .collect();
     assert_eq!(answers.len(), 200, "each file holds its own call");
     for r in &records {
-        let i: u64 = r.response_id.as_ref().unwrap()["chatcmpl-".len()..].parse().unwrap();
+        let i: u64 = r.response_id.as_ref().unwrap()["chatcmpl-".len()..]
+            .parse()
+            .unwrap();
         assert_eq!(r.usage.unwrap().input_tokens, Some(i));
         assert_eq!(r.messages.as_ref().unwrap()[0]["content"], format!("q{i}"));
-        assert_eq!(r.response.as_ref().unwrap().text.as_deref(), Some(format!("answer {i}").as_str()));
+        assert_eq!(
+            r.response.as_ref().unwrap().text.as_deref(),
+            Some(format!("answer {i}").as_str())
+        );
     }
     // Names sort by time: the file order is the start order.
     let mut names: Vec<String> = std::fs::read_dir(&h.dir)
@@ -52,8 +65,14 @@ async fn two_hundred_concurrent_calls_give_two_hundred_valid_distinct_files() {
         s
     };
     names.sort_by_key(|n| n[..19].to_owned());
-    assert_eq!(names.iter().map(|n| &n[..19]).collect::<Vec<_>>(), sorted.iter().map(|n| &n[..19]).collect::<Vec<_>>());
-    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "no temporary file left behind");
+    assert_eq!(
+        names.iter().map(|n| &n[..19]).collect::<Vec<_>>(),
+        sorted.iter().map(|n| &n[..19]).collect::<Vec<_>>()
+    );
+    assert!(
+        !names.iter().any(|n| n.ends_with(".tmp")),
+        "no temporary file left behind"
+    );
 }
 
 #[llm_traced(name = "utf8_call")]
@@ -68,8 +87,14 @@ async fn debug_block_shortens_at_character_boundaries() {
     utf8_call(vec![json!({"role": "user", "content": crabs})]).await;
     let block = debug_block(&h.debug, "utf8_call");
     // debug_max_chars is 40 in this harness.
-    assert!(block.contains(&format!("[user] {}… [+27 chars]", "🦀".repeat(33))), "{block}");
-    assert!(block.contains(&format!("response  {}… [+60 chars]", "é".repeat(40))), "{block}");
+    assert!(
+        block.contains(&format!("[user] {}… [+27 chars]", "🦀".repeat(33))),
+        "{block}"
+    );
+    assert!(
+        block.contains(&format!("response  {}… [+60 chars]", "é".repeat(40))),
+        "{block}"
+    );
     // The saved file keeps everything.
     let r = one_record(&h.dir, "utf8_call");
     assert_eq!(r.response.unwrap().text.unwrap().chars().count(), 100);
@@ -85,47 +110,113 @@ async fn debug_block_shows_function_model_latency_tokens_and_finish() {
     let h = everything_on();
     debug_fields().await;
     let block = debug_block(&h.debug, "debug_fields");
-    assert!(block.contains("LLM call  debug_fields  (outputs::debug_fields)"), "{block}");
-    assert!(block.contains("model     gpt-4o -> gpt-4o-2024-08-06 · openai · chat"), "{block}");
-    assert!(block.contains("tokens    2620 in (2560 cached) · 100 out · 2720 total"), "{block}");
+    assert!(
+        block.contains("LLM call  debug_fields  (outputs::debug_fields)"),
+        "{block}"
+    );
+    assert!(
+        block.contains("model     gpt-4o -> gpt-4o-2024-08-06 · openai · chat"),
+        "{block}"
+    );
+    assert!(
+        block.contains("tokens    2620 in (2560 cached) · 100 out · 2720 total"),
+        "{block}"
+    );
     assert!(block.contains("finish    length"), "{block}");
     assert!(block.contains(" ms · request "), "{block}");
 }
 
+/// An error type that can tell its HTTP status and body, like a real client's.
 #[derive(Debug, PartialEq)]
 struct ApiError {
-    code: u16,
+    status: u16,
+    body: String,
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the API said {}", self.code)
+        write!(f, "Error code: {}", self.status)
     }
 }
 
-#[llm_traced(name = "fallible")]
+impl llm_traced::HttpErrorDetails for ApiError {
+    fn http_status(&self) -> Option<u16> {
+        Some(self.status)
+    }
+    fn response_body(&self) -> Option<String> {
+        Some(self.body.clone())
+    }
+}
+
+fn rate_limited() -> ApiError {
+    ApiError {
+        status: 429,
+        body: common::fixture("openai_error_429_rate_limit_exceeded_tpm.json").to_string(),
+    }
+}
+
+#[llm_traced(name = "fallible", provider = "openai")]
 async fn fallible(fail: bool) -> Result<Value, ApiError> {
     if fail {
-        Err(ApiError { code: 503 })
+        Err(rate_limited())
     } else {
         Ok(common::fixture("openai_chat_completion_text_stop.json"))
     }
 }
 
 #[tokio::test]
-async fn results_pass_through_untouched_and_errors_are_recorded() {
+async fn results_pass_through_untouched_and_errors_are_diagnosed() {
     let h = everything_on();
-    assert_eq!(fallible(true).await, Err(ApiError { code: 503 }));
-    assert_eq!(fallible(false).await.unwrap(), common::fixture("openai_chat_completion_text_stop.json"));
+    assert_eq!(fallible(true).await, Err(rate_limited()));
+    assert_eq!(
+        fallible(false).await.unwrap(),
+        common::fixture("openai_chat_completion_text_stop.json")
+    );
     let records = records_named(&h.dir, "fallible");
+    assert_eq!(records.len(), 2);
     let failed = records.iter().find(|r| r.status == Status::Error).unwrap();
     let error = failed.error.as_ref().unwrap();
-    assert_eq!(error.message, "the API said 503");
-    assert_eq!(error.error_type, "ApiError");
+    assert_eq!(error.message, "Error code: 429");
+    assert_eq!(error.error_type, "rate_limit");
+    assert_eq!(error.http_status, Some(429));
     assert_eq!(error.type_name.as_deref(), Some("outputs::ApiError"));
-    let block = debug_block(&h.debug, "the API said 503");
+    let diagnosis = error.diagnosis.as_ref().unwrap();
+    assert_eq!(diagnosis.class, llm_traced::ErrorClass::RateLimit);
+    assert_eq!(diagnosis.retry_after_ms, Some(26604));
+    assert!(diagnosis.retryable);
+    assert_eq!(diagnosis.code.as_deref(), Some("rate_limit_exceeded"));
+    let block = debug_block(&h.debug, "Error code: 429");
     assert!(block.contains("status    error"), "{block}");
-    assert!(block.contains("error     [ApiError] the API said 503"), "{block}");
+    assert!(
+        block.contains("error     [rate_limit] Error code: 429"),
+        "{block}"
+    );
+    assert!(block.contains("retry: yes, after 26.6 s"), "{block}");
+    assert!(
+        block.contains("docs: https://platform.openai.com/"),
+        "{block}"
+    );
+}
+
+/// An error that only has text: diagnosed from the text, and never confused
+/// by numbers that merely contain 429.
+#[llm_traced(name = "text_error")]
+fn text_error(text: &str) -> Result<String, String> {
+    Err(text.to_owned())
+}
+
+#[test]
+fn text_errors_are_diagnosed_from_their_text() {
+    let h = everything_on();
+    text_error("This model's maximum context length is 8192 tokens").unwrap_err();
+    text_error("prompt used 4290 tokens and failed validation").unwrap_err();
+    let records = records_named(&h.dir, "text_error");
+    let types: Vec<_> = records
+        .iter()
+        .map(|r| r.error.as_ref().unwrap().error_type.as_str())
+        .collect();
+    assert!(types.contains(&"context_length"), "{types:?}");
+    assert!(!types.contains(&"rate_limit"), "{types:?}");
 }
 
 #[llm_traced(name = "panicking_async")]
@@ -143,9 +234,14 @@ fn panicking_sync() -> String {
 #[tokio::test]
 async fn panics_are_recorded_and_go_on_unchanged() {
     let h = everything_on();
-    let joined = tokio::spawn(panicking_async(vec![json!("hello")])).await.unwrap_err();
+    let joined = tokio::spawn(panicking_async(vec![json!("hello")]))
+        .await
+        .unwrap_err();
     let payload = joined.into_panic();
-    assert_eq!(payload.downcast_ref::<&str>(), Some(&"model client exploded"));
+    assert_eq!(
+        payload.downcast_ref::<&str>(),
+        Some(&"model client exploded")
+    );
     let r = one_record(&h.dir, "panicking_async");
     assert_eq!(r.status, Status::Panic);
     assert_eq!(r.error.as_ref().unwrap().error_type, "panic");
@@ -175,7 +271,11 @@ async fn a_dropped_future_is_recorded_as_cancelled() {
     assert!(result.is_err());
     let r = one_record(&h.dir, "never_finishes");
     assert_eq!(r.status, Status::Cancelled);
-    assert!(r.latency_ms >= 25.0, "time until the drop: {}", r.latency_ms);
+    assert!(
+        r.latency_ms >= 25.0,
+        "time until the drop: {}",
+        r.latency_ms
+    );
     assert!(r.error.unwrap().message.contains("dropped after"));
 
     // A future dropped before its first poll is a call that never started.

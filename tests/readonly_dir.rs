@@ -24,13 +24,26 @@ fn unwritable_conversations_dir_never_fails_the_call() {
     } else {
         dir.clone()
     };
-    let out = common::run_child("child_calls_three_times", &[("TARGET_DIR", target.to_str().unwrap())]);
+    let out = common::run_child(
+        "child_calls_three_times",
+        &[("TARGET_DIR", target.to_str().unwrap())],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.matches("llm-traced: cannot save the conversation").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr
+            .matches("llm-traced: cannot save the conversation")
+            .count(),
+        1,
+        "{stderr}"
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("answer 2"));
-    let written = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json"));
+    let written = std::fs::read_dir(&dir).unwrap().filter(|e| {
+        e.as_ref()
+            .unwrap()
+            .path()
+            .extension()
+            .is_some_and(|x| x == "json")
+    });
     assert_eq!(written.count(), 0);
 }
 
@@ -40,7 +53,11 @@ fn child_calls_three_times() {
         return;
     }
     let target = std::env::var("TARGET_DIR").unwrap();
-    Config::default().save_conversations(true).conversations_dir(target).install().unwrap();
+    Config::default()
+        .save_conversations(true)
+        .conversations_dir(target)
+        .install()
+        .unwrap();
     for n in 0..3 {
         let answer = call(n);
         assert_eq!(answer, format!("answer {n}"));

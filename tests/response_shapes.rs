@@ -17,18 +17,30 @@ fn read(value: &impl LlmResponse) -> ResponseInfo {
 fn openai_text_stop() {
     let info = read(&fixture("openai_chat_completion_text_stop.json"));
     assert_eq!(info.model.as_deref(), Some("gpt-4o-2024-08-06"));
-    assert_eq!(info.id.as_deref(), Some("chatcmpl-ABfvaueLEMLNYbT8YzpJxsmiQ6HSY"));
+    assert_eq!(
+        info.id.as_deref(),
+        Some("chatcmpl-ABfvaueLEMLNYbT8YzpJxsmiQ6HSY")
+    );
     assert_eq!(info.finish_reasons, ["stop"]);
-    assert!(info.text.as_deref().unwrap().starts_with("I'm unable to provide real-time weather"));
+    assert!(info
+        .text
+        .as_deref()
+        .unwrap()
+        .starts_with("I'm unable to provide real-time weather"));
     let usage = info.usage.unwrap();
-    assert_eq!((usage.input_tokens, usage.output_tokens, usage.total_tokens), (Some(14), Some(37), Some(51)));
+    assert_eq!(
+        (usage.input_tokens, usage.output_tokens, usage.total_tokens),
+        (Some(14), Some(37), Some(51))
+    );
     assert_eq!(usage.reasoning_tokens, Some(0));
     assert!(info.tool_calls.is_empty() && info.choices.is_empty() && info.error.is_none());
 }
 
 #[test]
 fn openai_cached_tokens() {
-    let usage = read(&fixture("openai_chat_completion_cached_tokens.json")).usage.unwrap();
+    let usage = read(&fixture("openai_chat_completion_cached_tokens.json"))
+        .usage
+        .unwrap();
     assert_eq!(usage.input_tokens, Some(2620));
     assert_eq!(usage.cached_input_tokens, Some(2560));
     assert_eq!(usage.output_tokens, Some(100));
@@ -67,7 +79,10 @@ fn openai_parallel_tool_calls() {
 fn openai_refusal() {
     let info = read(&fixture("openai_chat_completion_refusal.json"));
     assert_eq!(info.text, None);
-    assert_eq!(info.refusal.as_deref(), Some("I'm very sorry, but I can't assist with that."));
+    assert_eq!(
+        info.refusal.as_deref(),
+        Some("I'm very sorry, but I can't assist with that.")
+    );
 }
 
 #[test]
@@ -88,7 +103,10 @@ fn anthropic_end_turn() {
     assert_eq!(info.finish_reasons, ["end_turn"]);
     assert!(info.text.as_deref().unwrap().contains("20°C"));
     let usage = info.usage.unwrap();
-    assert_eq!((usage.input_tokens, usage.output_tokens, usage.total_tokens), (Some(705), Some(25), Some(730)));
+    assert_eq!(
+        (usage.input_tokens, usage.output_tokens, usage.total_tokens),
+        (Some(705), Some(25), Some(730))
+    );
     assert_eq!(usage.cached_input_tokens, Some(0));
 }
 
@@ -96,19 +114,28 @@ fn anthropic_end_turn() {
 fn anthropic_text_and_tool_use() {
     let info = read(&fixture("anthropic_message_text_and_tool_use.json"));
     assert_eq!(info.finish_reasons, ["tool_use"]);
-    assert!(info.text.as_deref().unwrap().starts_with("I'll get the weather"));
+    assert!(info
+        .text
+        .as_deref()
+        .unwrap()
+        .starts_with("I'll get the weather"));
     assert_eq!(info.tool_calls.len(), 1);
     assert_eq!(info.tool_calls[0].name, "get_weather");
-    assert_eq!(info.tool_calls[0].id.as_deref(), Some("toolu_01LRanfq6DmHn1yDTB4d1SAh"));
+    assert_eq!(
+        info.tool_calls[0].id.as_deref(),
+        Some("toolu_01LRanfq6DmHn1yDTB4d1SAh")
+    );
     let args: serde_json::Value = serde_json::from_str(&info.tool_calls[0].arguments).unwrap();
     assert_eq!(args, json!({"location": "San Francisco, CA", "units": "f"}));
 }
 
 #[test]
 fn anthropic_cache_reads_count_as_input() {
-    let info = read(&json!({"type": "message", "id": "msg_1", "model": "claude-sonnet-4-5",
+    let info = read(
+        &json!({"type": "message", "id": "msg_1", "model": "claude-sonnet-4-5",
         "content": [{"type": "text", "text": "hi"}], "stop_reason": "max_tokens",
-        "usage": {"input_tokens": 10, "cache_read_input_tokens": 1000, "cache_creation_input_tokens": 50, "output_tokens": 5}}));
+        "usage": {"input_tokens": 10, "cache_read_input_tokens": 1000, "cache_creation_input_tokens": 50, "output_tokens": 5}}),
+    );
     let usage = info.usage.unwrap();
     assert_eq!(usage.input_tokens, Some(1060));
     assert_eq!(usage.cached_input_tokens, Some(1000));
@@ -179,24 +206,42 @@ fn gemini_generate_content() {
     assert_eq!(usage.cached_input_tokens, Some(4));
     assert_eq!(usage.total_tokens, Some(34));
 
-    let blocked = read(&json!({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 3}}));
+    let blocked = read(
+        &json!({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 3}}),
+    );
     assert_eq!(blocked.finish_reasons, ["SAFETY"]);
 }
 
 #[test]
 fn provider_error_bodies_are_errors() {
     for (file, kind) in [
-        ("openai_error_400_context_length_exceeded.json", "context_length_exceeded"),
+        (
+            "openai_error_400_context_length_exceeded.json",
+            "context_length_exceeded",
+        ),
         ("openai_error_401_invalid_api_key.json", "invalid_api_key"),
-        ("openai_error_429_rate_limit_exceeded_tpm.json", "rate_limit_exceeded"),
-        ("anthropic_error_429_rate_limit_error.json", "rate_limit_error"),
-        ("azure_openai_error_400_content_filter.json", "content_filter"),
+        (
+            "openai_error_429_rate_limit_exceeded_tpm.json",
+            "rate_limit_exceeded",
+        ),
+        (
+            "anthropic_error_429_rate_limit_error.json",
+            "rate_limit_error",
+        ),
+        (
+            "azure_openai_error_400_content_filter.json",
+            "content_filter",
+        ),
     ] {
-        let error = read(&fixture(file)).error.unwrap_or_else(|| panic!("{file} is an error"));
+        let error = read(&fixture(file))
+            .error
+            .unwrap_or_else(|| panic!("{file} is an error"));
         assert_eq!(error.type_name, kind, "{file}");
         assert!(!error.message.is_empty());
     }
-    let gemini = read(&json!({"error": {"code": 429, "message": "Resource has been exhausted", "status": "RESOURCE_EXHAUSTED"}}));
+    let gemini = read(
+        &json!({"error": {"code": 429, "message": "Resource has been exhausted", "status": "RESOURCE_EXHAUSTED"}}),
+    );
     assert_eq!(gemini.error.unwrap().http_status, Some(429));
 }
 
@@ -205,12 +250,19 @@ fn strings_options_results_and_wrappers() {
     assert_eq!(read(&"plain").text.as_deref(), Some("plain"));
     assert_eq!(read(&String::from("owned")).text.as_deref(), Some("owned"));
     assert_eq!(read(&None::<String>), ResponseInfo::default());
-    assert_eq!(read(&Some(Box::new("boxed".to_owned()))).text.as_deref(), Some("boxed"));
+    assert_eq!(
+        read(&Some(Box::new("boxed".to_owned()))).text.as_deref(),
+        Some("boxed")
+    );
     let ok: Result<String, std::io::Error> = Ok("fine".into());
     assert_eq!(read(&ok).text.as_deref(), Some("fine"));
     let err: Result<String, std::io::Error> = Err(std::io::Error::other("disk on fire"));
     let e = read(&err).error.unwrap();
     assert_eq!(e.message, "disk on fire");
     assert_eq!(e.type_name, "std::io::error::Error");
-    assert_eq!(read(&json!(42)), ResponseInfo::default(), "unknown shapes capture nothing");
+    assert_eq!(
+        read(&json!(42)),
+        ResponseInfo::default(),
+        "unknown shapes capture nothing"
+    );
 }

@@ -30,15 +30,21 @@ impl Visit for Fields<'_> {
     }
 }
 
+/// Level, parent span id, and the event.
+type SeenEvent = (String, Option<u64>, Seen);
+
 #[derive(Clone, Default)]
 struct Collect {
     spans: Arc<Mutex<BTreeMap<u64, Seen>>>,
-    events: Arc<Mutex<Vec<(String, Option<u64>, Seen)>>>,
+    events: Arc<Mutex<Vec<SeenEvent>>>,
 }
 
 impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Collect {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, _: Context<'_, S>) {
-        let mut seen = Seen { name: attrs.metadata().name().to_owned(), ..Seen::default() };
+        let mut seen = Seen {
+            name: attrs.metadata().name().to_owned(),
+            ..Seen::default()
+        };
         attrs.record(&mut Fields(&mut seen.fields));
         self.spans.lock().unwrap().insert(id.into_u64(), seen);
     }
@@ -48,16 +54,25 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Collect {
         }
     }
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let mut seen = Seen { name: event.metadata().name().to_owned(), ..Seen::default() };
+        let mut seen = Seen {
+            name: event.metadata().name().to_owned(),
+            ..Seen::default()
+        };
         event.record(&mut Fields(&mut seen.fields));
         let parent = ctx.event_span(event).map(|s| s.id().into_u64());
-        self.events.lock().unwrap().push((event.metadata().level().to_string(), parent, seen));
+        self.events
+            .lock()
+            .unwrap()
+            .push((event.metadata().level().to_string(), parent, seen));
     }
 }
 
 #[llm_traced(provider = "openai", model = "gpt-4o")]
 async fn traced_ok() -> Value {
-    serde_json::from_str(include_str!("../../shared/fixtures/openai_chat_completion_parallel_tool_calls.json")).unwrap()
+    serde_json::from_str(include_str!(
+        "../../shared/fixtures/openai_chat_completion_parallel_tool_calls.json"
+    ))
+    .unwrap()
 }
 
 #[llm_traced(provider = "anthropic", model = model)]
@@ -83,13 +98,19 @@ fn span_and_event_follow_the_genai_conventions() {
     assert_eq!(spans.len(), 2);
     assert_eq!(events.len(), 2);
 
-    let (ok_id, ok_span) = spans.iter().find(|(_, s)| s.name == "chat gpt-4o").expect("span named after operation and model");
+    let (ok_id, ok_span) = spans
+        .iter()
+        .find(|(_, s)| s.name == "chat gpt-4o")
+        .expect("span named after operation and model");
     let f = &ok_span.fields;
     assert_eq!(f["gen_ai.operation.name"], "chat");
     assert_eq!(f["gen_ai.provider.name"], "openai");
     assert_eq!(f["gen_ai.request.model"], "gpt-4o");
     assert_eq!(f["gen_ai.response.model"], "gpt-4o-2024-08-06");
-    assert_eq!(f["gen_ai.response.id"], "chatcmpl-ABfvyvfNWKcl7Ohqos4UFrmMs1v4C");
+    assert_eq!(
+        f["gen_ai.response.id"],
+        "chatcmpl-ABfvyvfNWKcl7Ohqos4UFrmMs1v4C"
+    );
     assert_eq!(f["gen_ai.usage.input_tokens"], "149");
     assert_eq!(f["gen_ai.usage.output_tokens"], "60");
     assert_eq!(f["gen_ai.response.finish_reasons"], "[\"tool_calls\"]");
@@ -99,9 +120,18 @@ fn span_and_event_follow_the_genai_conventions() {
     assert!(f.contains_key("latency_ms"));
     assert!(!f.contains_key("error.type"));
 
-    let (level, parent, ok_event) = events.iter().find(|(_, _, e)| e.fields.get("gen_ai.provider.name").map(String::as_str) == Some("openai")).unwrap();
+    let (level, parent, ok_event) = events
+        .iter()
+        .find(|(_, _, e)| {
+            e.fields.get("gen_ai.provider.name").map(String::as_str) == Some("openai")
+        })
+        .unwrap();
     assert_eq!(level, "INFO");
-    assert_eq!(*parent, Some(*ok_id), "the event sits inside the call's span");
+    assert_eq!(
+        *parent,
+        Some(*ok_id),
+        "the event sits inside the call's span"
+    );
     assert_eq!(ok_event.fields["message"], "llm_request");
     assert_eq!(ok_event.fields["gen_ai.usage.input_tokens"], "149");
     assert_eq!(ok_event.fields["request_id"], f["request_id"]);
@@ -112,9 +142,15 @@ fn span_and_event_follow_the_genai_conventions() {
     let (_, err_span) = spans.iter().find(|(_, s)| s.name == "chat").unwrap();
     assert_eq!(err_span.fields["otel.name"], "chat claude-sonnet-4-5");
     assert_eq!(err_span.fields["gen_ai.request.model"], "claude-sonnet-4-5");
-    assert_eq!(err_span.fields["error.type"], "Error");
+    assert_eq!(
+        err_span.fields["error.type"], "network",
+        "diagnosed from \"connection reset\""
+    );
     assert_eq!(err_span.fields["otel.status_code"], "ERROR");
-    let (level, _, err_event) = events.iter().find(|(_, _, e)| e.fields.get("status").map(String::as_str) == Some("error")).unwrap();
+    let (level, _, err_event) = events
+        .iter()
+        .find(|(_, _, e)| e.fields.get("status").map(String::as_str) == Some("error"))
+        .unwrap();
     assert_eq!(level, "ERROR");
     assert_eq!(err_event.fields["error.message"], "connection reset");
 }

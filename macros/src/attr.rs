@@ -53,7 +53,10 @@ impl Parse for Args {
                 once(&args.provider, key.span, "provider")?;
                 let value = string_value(input, "provider", "provider = \"openai\"")?;
                 if value.value().trim().is_empty() {
-                    return Err(syn::Error::new(value.span(), "`provider` must not be empty"));
+                    return Err(syn::Error::new(
+                        value.span(),
+                        "`provider` must not be empty",
+                    ));
                 }
                 args.provider = Some(value);
             } else if lookahead.peek(kw::operation) {
@@ -81,7 +84,10 @@ impl Parse for Args {
                 once(&args.krate, key.span, "crate")?;
                 let value = string_value(input, "crate", "crate = \"my_reexport::llm_traced\"")?;
                 args.krate = Some(value.parse::<Path>().map_err(|_| {
-                    syn::Error::new(value.span(), "`crate` takes a path, e.g. crate = \"my_reexport::llm_traced\"")
+                    syn::Error::new(
+                        value.span(),
+                        "`crate` takes a path, e.g. crate = \"my_reexport::llm_traced\"",
+                    )
                 })?);
             } else {
                 return Err(lookahead.error());
@@ -98,7 +104,10 @@ impl Parse for Args {
 /// An error at the repeat of an argument given twice.
 fn once<T>(slot: &Option<T>, span: Span, name: &str) -> syn::Result<()> {
     match slot {
-        Some(_) => Err(syn::Error::new(span, format!("expected only a single `{name}` argument"))),
+        Some(_) => Err(syn::Error::new(
+            span,
+            format!("expected only a single `{name}` argument"),
+        )),
         None => Ok(()),
     }
 }

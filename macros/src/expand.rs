@@ -21,7 +21,10 @@ impl syn::parse::Parse for MaybeItemFn {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
         let sig: Signature = input.parse().map_err(|e| {
-            syn::Error::new(e.span(), "`#[llm_traced]` goes on a function (`fn` or `async fn`)")
+            syn::Error::new(
+                e.span(),
+                "`#[llm_traced]` goes on a function (`fn` or `async fn`)",
+            )
         })?;
         if input.peek(syn::Token![;]) {
             return Err(syn::Error::new(
@@ -30,22 +33,41 @@ impl syn::parse::Parse for MaybeItemFn {
             ));
         }
         let body: proc_macro2::Group = input.parse().map_err(|e| {
-            syn::Error::new(e.span(), "`#[llm_traced]` goes on a function: expected its body `{ … }`")
+            syn::Error::new(
+                e.span(),
+                "`#[llm_traced]` goes on a function: expected its body `{ … }`",
+            )
         })?;
         if body.delimiter() != proc_macro2::Delimiter::Brace {
-            return Err(syn::Error::new(body.span(), "expected the function's body `{ … }`"));
+            return Err(syn::Error::new(
+                body.span(),
+                "expected the function's body `{ … }`",
+            ));
         }
         if !input.is_empty() {
             return Err(input.error("unexpected tokens after the function"));
         }
-        Ok(MaybeItemFn { attrs, vis, sig, body: body.to_token_stream() })
+        Ok(MaybeItemFn {
+            attrs,
+            vis,
+            sig,
+            body: body.to_token_stream(),
+        })
     }
 }
 
 pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> {
-    let MaybeItemFn { attrs, vis, sig, body } = item;
+    let MaybeItemFn {
+        attrs,
+        vis,
+        sig,
+        body,
+    } = item;
     if let Some(constness) = &sig.constness {
-        return Err(syn::Error::new(constness.span, "`#[llm_traced]` cannot instrument a `const fn`"));
+        return Err(syn::Error::new(
+            constness.span,
+            "`#[llm_traced]` cannot instrument a `const fn`",
+        ));
     }
 
     let krate = match &args.krate {
@@ -56,7 +78,10 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
 
     let fn_name = sig.ident.to_string();
     let name = args.name.as_ref().map_or(fn_name, |n| n.value());
-    let operation = args.operation.as_ref().map_or_else(|| "chat".to_owned(), |o| o.value());
+    let operation = args
+        .operation
+        .as_ref()
+        .map_or_else(|| "chat".to_owned(), |o| o.value());
     let provider = match &args.provider {
         Some(p) => quote!(::core::option::Option::Some(#p)),
         None => quote!(::core::option::Option::None),
@@ -99,16 +124,36 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
     let state = Ident::new("__llm_traced_state", Span::call_site());
     // The wrapper is called through a local alias spanned at the return type,
     // so that a return type without `LlmResponse` is reported there.
+    // The wrapper is called through a local alias spanned at the return type,
+    // so that a return type without `LlmResponse` is reported there. When
+    // nothing listens, an async body is awaited as it is, with no wrapper.
+    // For a nameable return type, pick at compile time whether its error can
+    // tell its HTTP status and body (autoref specialisation); `impl Trait`
+    // cannot be named in the body, so it gets the plain capture.
+    let enrich = match &sig.output {
+        ReturnType::Type(_, ty) if !mentions_impl_trait(ty) => quote_spanned! {output_span=> {
+            #[allow(unused_imports)]
+            use #private::{ViaHttpDetails as _, ViaPlain as _};
+            (&&#private::Kind::<#ty>::new()).enricher()
+        }},
+        _ => quote!(::core::option::Option::None),
+    };
     let run = if sig.asyncness.is_some() {
         let wrap = quote_spanned!(output_span=> __llm_traced_wrap);
-        let call = quote_spanned!(output_span=> #wrap(#state, async move #body).await);
+        let body_future = quote_spanned!(output_span=> async move #body);
+        let body_var = Ident::new("__llm_traced_body", output_span);
+        let call = quote_spanned!(output_span=> #wrap(#state, #enrich, #body_var).await);
         quote! {
             use #private::traced as #wrap;
-            #call
+            let #body_var = #body_future;
+            match #state {
+                ::core::option::Option::None => #body_var.await,
+                #state @ ::core::option::Option::Some(_) => #call,
+            }
         }
     } else {
         let wrap = quote_spanned!(output_span=> __llm_traced_run);
-        let call = quote_spanned!(output_span=> #wrap(#state, move || #body));
+        let call = quote_spanned!(output_span=> #wrap(#state, #enrich, move || #body));
         quote! {
             use #private::run_sync as #wrap;
             #call
@@ -140,6 +185,15 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
             #run
         }
     })
+}
+
+/// Whether a type contains `impl Trait`, which cannot be named in a body.
+fn mentions_impl_trait(ty: &syn::Type) -> bool {
+    ty.to_token_stream().into_iter().any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "impl"))
+        || ty
+            .to_token_stream()
+            .into_iter()
+            .any(|t| matches!(&t, proc_macro2::TokenTree::Group(g) if g.stream().into_iter().any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "impl"))))
 }
 
 /// The argument named `messages`, if the function has one.

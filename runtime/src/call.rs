@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tracing::Span;
 
-use crate::capture::{LlmResponse, ResponseInfo};
+use crate::capture::{Enricher, LlmResponse, ResponseInfo};
 use crate::config::{self, Config};
 use crate::record::{CallRecord, ErrorRecord, ResponseContent, Status, SCHEMA_VERSION};
 use crate::sinks;
@@ -70,7 +70,7 @@ impl Capture<'_> {
     /// Records the request messages (`messages = …`), serialised only when
     /// some enabled output shows content.
     pub fn messages<T: Serialize + ?Sized>(&mut self, messages: &T) {
-        if self.state.config.map_or(false, Config::wants_messages) {
+        if self.state.config.is_some_and(Config::wants_messages) {
             self.state.messages = Some(serde_json::to_value(messages).unwrap_or_else(|e| {
                 Value::String(format!("<messages could not be serialised: {e}>"))
             }));
@@ -93,7 +93,7 @@ pub struct CallState {
 
 /// Starts a call: `None`, at the cost of one atomic load and a branch, when no
 /// output is on and the span is disabled.
-#[inline]
+#[inline(always)]
 pub fn start<F>(site: &'static Site, span: Span, capture: F) -> Option<Box<CallState>>
 where
     F: FnOnce(&mut Capture<'_>),
@@ -102,12 +102,27 @@ where
     if config.is_none() && span.is_disabled() {
         return None;
     }
+    Some(start_active(site, span, config, capture))
+}
+
+#[inline(never)]
+fn start_active<F>(
+    site: &'static Site,
+    span: Span,
+    config: Option<&'static Config>,
+    capture: F,
+) -> Box<CallState>
+where
+    F: FnOnce(&mut Capture<'_>),
+{
     let mut state = CallState::begin(site, span, config);
     // A panic in user code evaluating `model`/`messages` must not escape from
     // the instrumentation: the body has not run yet, so just record less.
-    let _ = catch_unwind(AssertUnwindSafe(|| capture(&mut Capture { state: &mut state })));
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        capture(&mut Capture { state: &mut state })
+    }));
     state.announce();
-    Some(state)
+    state
 }
 
 impl CallState {
@@ -138,7 +153,10 @@ impl CallState {
         }
         if let Some(model) = &self.model {
             span.record("gen_ai.request.model", model.as_str());
-            span.record("otel.name", format!("{} {}", self.site.operation, model).as_str());
+            span.record(
+                "otel.name",
+                format!("{} {}", self.site.operation, model).as_str(),
+            );
         } else {
             span.record("otel.name", self.site.operation);
         }
@@ -152,15 +170,18 @@ impl CallState {
     }
 
     /// Ends the call with its output.
-    pub fn finish<T: LlmResponse + ?Sized>(mut self: Box<Self>, output: &T) {
+    pub fn finish<T: LlmResponse>(mut self: Box<Self>, output: &T, enrich: Option<Enricher<T>>) {
         let captured = catch_unwind(AssertUnwindSafe(|| {
             let mut info = ResponseInfo::default();
             output.capture(&mut info);
+            if let Some(enrich) = enrich {
+                enrich(output, &mut info);
+            }
             info
         }));
         let outcome = match captured {
-            Ok(info) => Outcome::Returned(info),
-            Err(_) => Outcome::Returned(ResponseInfo::default()),
+            Ok(info) => Outcome::Returned(Box::new(info)),
+            Err(_) => Outcome::Returned(Box::default()),
         };
         self.complete(outcome);
     }
@@ -186,20 +207,25 @@ impl CallState {
         let ended_at = self.started_at
             + chrono::Duration::from_std(latency).unwrap_or_else(|_| chrono::Duration::zero());
         let config = self.config;
-        let wants_response = config.map_or(false, Config::wants_response);
+        let wants_response = config.is_some_and(Config::wants_response);
         let (status, info, error) = match outcome {
-            Outcome::Returned(mut info) => match info.error.take() {
-                Some(e) => (Status::Error, info, Some(ErrorRecord::from(e))),
-                None => (Status::Ok, info, None),
-            },
+            Outcome::Returned(info) => {
+                let mut info = *info;
+                match info.error.take() {
+                    Some(e) => {
+                        let record = ErrorRecord::diagnosed(e, self.site.provider);
+                        (Status::Error, info, Some(record))
+                    }
+                    None => (Status::Ok, info, None),
+                }
+            }
             Outcome::Panicked(message) => (
                 Status::Panic,
                 ResponseInfo::default(),
                 Some(ErrorRecord {
                     message,
                     error_type: "panic".to_owned(),
-                    type_name: None,
-                    http_status: None,
+                    ..ErrorRecord::default()
                 }),
             ),
             Outcome::Cancelled => (
@@ -211,13 +237,12 @@ impl CallState {
                         latency.as_secs_f64() * 1000.0
                     ),
                     error_type: "cancelled".to_owned(),
-                    type_name: None,
-                    http_status: None,
+                    ..ErrorRecord::default()
                 }),
             ),
         };
         let response = (wants_response && (info.text.is_some() || info.refusal.is_some()))
-            .then(|| ResponseContent {
+            .then_some(ResponseContent {
                 text: info.text,
                 refusal: info.refusal,
                 choices: info.choices,
@@ -263,7 +288,7 @@ impl CallState {
 }
 
 enum Outcome {
-    Returned(ResponseInfo),
+    Returned(Box<ResponseInfo>),
     Panicked(String),
     Cancelled,
 }
@@ -284,18 +309,11 @@ impl Drop for CallState {
 pin_project_lite::pin_project! {
     /// The future of an instrumented `async fn`.
     #[must_use = "futures do nothing unless polled"]
-    pub struct Traced<F> {
+    pub struct Traced<F: Future> {
         state: Option<Box<CallState>>,
+        enrich: Option<Enricher<F::Output>>,
         #[pin]
         inner: F,
-    }
-}
-
-impl<F> Traced<F> {
-    /// Wraps the body's future.
-    #[inline]
-    pub fn new(state: Option<Box<CallState>>, inner: F) -> Self {
-        Traced { state, inner }
     }
 }
 
@@ -309,55 +327,94 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let Some(state) = this.state.as_ref() else {
+        if this.state.is_none() {
             return this.inner.poll(cx);
-        };
-        let inner = this.inner;
-        let polled = {
+        }
+        poll_active(this.state, *this.enrich, this.inner, cx)
+    }
+}
+
+/// The poll of a call that something listens to: inside the span, with panics
+/// recorded and resumed.
+#[inline]
+fn poll_active<F>(
+    slot: &mut Option<Box<CallState>>,
+    enrich: Option<Enricher<F::Output>>,
+    inner: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> Poll<F::Output>
+where
+    F: Future,
+    F::Output: LlmResponse,
+{
+    let polled = match slot.as_ref() {
+        Some(state) => {
             let _entered = state.span.enter();
             catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
-        };
-        match polled {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(output)) => {
-                if let Some(state) = this.state.take() {
-                    state.finish(&output);
-                }
-                Poll::Ready(output)
+        }
+        None => return inner.poll(cx),
+    };
+    match polled {
+        Ok(Poll::Pending) => Poll::Pending,
+        Ok(Poll::Ready(output)) => {
+            if let Some(state) = slot.take() {
+                state.finish(&output, enrich);
             }
-            Err(payload) => {
-                if let Some(state) = this.state.take() {
-                    state.finish_panic(&*payload);
-                }
-                resume_unwind(payload)
+            Poll::Ready(output)
+        }
+        Err(payload) => {
+            if let Some(state) = slot.take() {
+                state.finish_panic(&*payload);
             }
+            resume_unwind(payload)
         }
     }
 }
 
 /// Wraps the body's future of an instrumented `async fn`.
 #[inline]
-pub fn traced<F>(state: Option<Box<CallState>>, inner: F) -> Traced<F>
+pub fn traced<F>(
+    state: Option<Box<CallState>>,
+    enrich: Option<Enricher<F::Output>>,
+    inner: F,
+) -> Traced<F>
 where
     F: Future,
     F::Output: LlmResponse,
 {
-    Traced { state, inner }
+    Traced {
+        state,
+        enrich,
+        inner,
+    }
 }
 
 /// Runs the body of an instrumented plain `fn`.
 #[inline]
-pub fn run_sync<R: LlmResponse>(state: Option<Box<CallState>>, body: impl FnOnce() -> R) -> R {
-    let Some(state) = state else {
-        return body();
-    };
+pub fn run_sync<R: LlmResponse>(
+    state: Option<Box<CallState>>,
+    enrich: Option<Enricher<R>>,
+    body: impl FnOnce() -> R,
+) -> R {
+    match state {
+        None => body(),
+        Some(state) => run_active(state, enrich, body),
+    }
+}
+
+#[inline(never)]
+fn run_active<R: LlmResponse>(
+    state: Box<CallState>,
+    enrich: Option<Enricher<R>>,
+    body: impl FnOnce() -> R,
+) -> R {
     let result = {
         let _entered = state.span.enter();
         catch_unwind(AssertUnwindSafe(body))
     };
     match result {
         Ok(output) => {
-            state.finish(&output);
+            state.finish(&output, enrich);
             output
         }
         Err(payload) => {

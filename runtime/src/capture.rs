@@ -81,12 +81,13 @@ impl Usage {
 
     /// The total, or input + output when the provider gave no total.
     pub fn total(&self) -> Option<u64> {
-        self.total_tokens.or(match (self.input_tokens, self.output_tokens) {
-            (Some(i), Some(o)) => Some(i.saturating_add(o)),
-            (Some(i), None) => Some(i),
-            (None, Some(o)) => Some(o),
-            (None, None) => None,
-        })
+        self.total_tokens
+            .or(match (self.input_tokens, self.output_tokens) {
+                (Some(i), Some(o)) => Some(i.saturating_add(o)),
+                (Some(i), None) => Some(i),
+                (None, Some(o)) => Some(o),
+                (None, None) => None,
+            })
     }
 }
 
@@ -129,6 +130,12 @@ pub struct CapturedError {
     /// The provider's error body, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// The delay the provider asked for before a retry (`retry-after`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    /// `Timeout` or `Network` when the transport itself failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<crate::diagnostics::ErrorClass>,
 }
 
 /// Everything [`LlmResponse::capture`] can tell about a call.
@@ -208,8 +215,7 @@ impl<T: LlmResponse, E: std::fmt::Display> LlmResponse for Result<T, E> {
                 info.error = Some(CapturedError {
                     message: error.to_string(),
                     type_name: std::any::type_name::<E>().to_owned(),
-                    http_status: None,
-                    body: None,
+                    ..CapturedError::default()
                 })
             }
         }
@@ -258,11 +264,11 @@ impl LlmResponse for Value {
         if obj.contains_key("choices") {
             openai_chat(self, info);
         } else if obj.get("object").and_then(Value::as_str) == Some("response")
-            || obj.get("output").map_or(false, Value::is_array)
+            || obj.get("output").is_some_and(Value::is_array)
         {
             openai_responses(self, info);
         } else if obj.get("type").and_then(Value::as_str) == Some("message")
-            || (obj.get("content").map_or(false, Value::is_array) && obj.contains_key("stop_reason"))
+            || (obj.get("content").is_some_and(Value::is_array) && obj.contains_key("stop_reason"))
         {
             anthropic_message(self, info);
         } else if obj.contains_key("candidates") || obj.contains_key("usageMetadata") {
@@ -305,7 +311,11 @@ fn openai_chat(v: &Value, info: &mut ResponseInfo) {
             reasoning_tokens: u64_at(usage, &["completion_tokens_details", "reasoning_tokens"]),
         });
     }
-    let choices = v.get("choices").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+    let choices = v
+        .get("choices")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     for (position, choice) in choices.iter().enumerate() {
         let index = u64_at(choice, &["index"]).unwrap_or(position as u64) as u32;
         let finish = str_at(choice, "finish_reason");
@@ -321,7 +331,10 @@ fn openai_chat(v: &Value, info: &mut ResponseInfo) {
         if position == 0 {
             info.text = text.clone();
             info.refusal = message.and_then(|m| str_at(m, "refusal"));
-            if let Some(calls) = message.and_then(|m| m.get("tool_calls")).and_then(Value::as_array) {
+            if let Some(calls) = message
+                .and_then(|m| m.get("tool_calls"))
+                .and_then(Value::as_array)
+            {
                 for call in calls {
                     let function = call.get("function");
                     info.tool_calls.push(ToolCall {
@@ -340,7 +353,11 @@ fn openai_chat(v: &Value, info: &mut ResponseInfo) {
             }
         }
         if choices.len() > 1 {
-            info.choices.push(Choice { index, text, finish_reason: finish });
+            info.choices.push(Choice {
+                index,
+                text,
+                finish_reason: finish,
+            });
         }
     }
 }
@@ -350,8 +367,10 @@ fn content_text(content: &Value) -> Option<String> {
     match content {
         Value::String(s) => Some(s.clone()),
         Value::Array(parts) => {
-            let texts: Vec<&str> =
-                parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect();
+            let texts: Vec<&str> = parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .collect();
             (!texts.is_empty()).then(|| texts.concat())
         }
         _ => None,
@@ -373,10 +392,20 @@ fn openai_responses(v: &Value, info: &mut ResponseInfo) {
     }
     let mut text = String::new();
     let mut has_text = false;
-    for item in v.get("output").and_then(Value::as_array).into_iter().flatten() {
+    for item in v
+        .get("output")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         match item.get("type").and_then(Value::as_str) {
             Some("message") => {
-                for part in item.get("content").and_then(Value::as_array).into_iter().flatten() {
+                for part in item
+                    .get("content")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     match part.get("type").and_then(Value::as_str) {
                         Some("output_text") | Some("text") => {
                             if let Some(t) = part.get("text").and_then(Value::as_str) {
@@ -435,7 +464,12 @@ fn anthropic_message(v: &Value, info: &mut ResponseInfo) {
     }
     let mut text = String::new();
     let mut has_text = false;
-    for block in v.get("content").and_then(Value::as_array).into_iter().flatten() {
+    for block in v
+        .get("content")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         match block.get("type").and_then(Value::as_str) {
             Some("text") => {
                 if let Some(t) = block.get("text").and_then(Value::as_str) {
@@ -483,13 +517,20 @@ fn gemini(v: &Value, info: &mut ResponseInfo) {
             reasoning_tokens: thoughts,
         });
     }
-    let candidates = v.get("candidates").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+    let candidates = v
+        .get("candidates")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     for (position, candidate) in candidates.iter().enumerate() {
         let index = u64_at(candidate, &["index"]).unwrap_or(position as u64) as u32;
         let finish = str_at(candidate, "finishReason");
         let mut text = String::new();
         let mut has_text = false;
-        let parts = candidate.get("content").and_then(|c| c.get("parts")).and_then(Value::as_array);
+        let parts = candidate
+            .get("content")
+            .and_then(|c| c.get("parts"))
+            .and_then(Value::as_array);
         for part in parts.into_iter().flatten() {
             // Thought summaries are not the answer.
             if part.get("thought").and_then(Value::as_bool) == Some(true) {
@@ -517,11 +558,18 @@ fn gemini(v: &Value, info: &mut ResponseInfo) {
             info.text = text.clone();
         }
         if candidates.len() > 1 {
-            info.choices.push(Choice { index, text, finish_reason: finish });
+            info.choices.push(Choice {
+                index,
+                text,
+                finish_reason: finish,
+            });
         }
     }
     if candidates.is_empty() {
-        if let Some(reason) = v.get("promptFeedback").and_then(|f| str_at(f, "blockReason")) {
+        if let Some(reason) = v
+            .get("promptFeedback")
+            .and_then(|f| str_at(f, "blockReason"))
+        {
             info.finish_reasons.push(reason);
         }
     }
@@ -535,8 +583,8 @@ fn error_body(v: &Value) -> Option<CapturedError> {
         return Some(CapturedError {
             message: message.to_owned(),
             type_name: "error".to_owned(),
-            http_status: None,
             body: Some(v.to_string()),
+            ..CapturedError::default()
         });
     }
     let message = str_at(error, "message")?;
@@ -549,5 +597,76 @@ fn error_body(v: &Value) -> Option<CapturedError> {
         .and_then(Value::as_u64)
         .or_else(|| error.get("status").and_then(Value::as_u64))
         .and_then(|s| u16::try_from(s).ok());
-    Some(CapturedError { message, type_name, http_status, body: Some(v.to_string()) })
+    Some(CapturedError {
+        message,
+        type_name,
+        http_status,
+        body: Some(v.to_string()),
+        ..CapturedError::default()
+    })
 }
+
+// ---------------------------------------------------------------------------
+// HTTP details of errors, found at compile time
+
+/// Chooses, by autoref, how generated code reads a function's output: for a
+/// `Result<T, E>` whose `E` implements [`HttpErrorDetails`], the error's HTTP
+/// status, body and retry delay are read too; for anything else nothing more.
+#[doc(hidden)]
+pub struct Kind<T>(std::marker::PhantomData<fn() -> T>);
+
+impl<T> Kind<T> {
+    /// The probe for output type `T`.
+    #[doc(hidden)]
+    pub const fn new() -> Self {
+        Kind(std::marker::PhantomData)
+    }
+}
+
+/// A function that adds what the output's error type knows to the capture.
+#[doc(hidden)]
+pub type Enricher<T> = fn(&T, &mut ResponseInfo);
+
+/// The specialised choice: `Result<T, E: HttpErrorDetails>`.
+#[doc(hidden)]
+pub trait ViaHttpDetails<T> {
+    /// The enricher for `T`.
+    fn enricher(&self) -> Option<Enricher<T>>;
+}
+
+impl<T, E> ViaHttpDetails<Result<T, E>> for &Kind<Result<T, E>>
+where
+    E: HttpErrorDetails + std::fmt::Display,
+{
+    fn enricher(&self) -> Option<Enricher<Result<T, E>>> {
+        Some(enrich_result::<T, E>)
+    }
+}
+
+/// The fallback: nothing more to read.
+#[doc(hidden)]
+pub trait ViaPlain<T> {
+    /// No enricher.
+    fn enricher(&self) -> Option<Enricher<T>> {
+        None
+    }
+}
+
+impl<T> ViaPlain<T> for Kind<T> {}
+
+fn enrich_result<T, E: HttpErrorDetails + std::fmt::Display>(
+    out: &Result<T, E>,
+    info: &mut ResponseInfo,
+) {
+    if let (Err(e), Some(captured)) = (out, info.error.as_mut()) {
+        captured.http_status = e.http_status().or(captured.http_status);
+        captured.body = e.response_body().or(captured.body.take());
+        captured.retry_after_ms = e
+            .retry_after()
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .or(captured.retry_after_ms);
+        captured.transport = e.transport_failure().or(captured.transport);
+    }
+}
+
+use crate::diagnostics::HttpErrorDetails;

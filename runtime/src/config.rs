@@ -152,7 +152,10 @@ impl Config {
             if let Some(value) = lookup(name) {
                 match parse_switch(&value) {
                     Some(on) => *slot = on,
-                    None => warnings.push(EnvWarning { variable: name.to_owned(), value }),
+                    None => warnings.push(EnvWarning {
+                        variable: name.to_owned(),
+                        value,
+                    }),
                 }
             }
         };
@@ -247,7 +250,7 @@ pub fn current() -> &'static Config {
 
 /// The configuration when some output is on, `None` when everything is off.
 /// One relaxed atomic load on the hot path.
-#[inline]
+#[inline(always)]
 pub(crate) fn active() -> Option<&'static Config> {
     match STATE.load(Ordering::Relaxed) {
         OFF => None,
@@ -270,8 +273,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -290,13 +295,18 @@ mod tests {
 
     #[test]
     fn unknown_value_warns_and_keeps_default() {
-        let (config, warnings) =
-            Config::from_lookup(lookup(&[("LLM_DEBUG", "maybe"), ("LLM_LOG_PROMPTS", "yes")]));
+        let (config, warnings) = Config::from_lookup(lookup(&[
+            ("LLM_DEBUG", "maybe"),
+            ("LLM_LOG_PROMPTS", "yes"),
+        ]));
         assert!(!config.debug);
         assert!(config.log_prompts);
         assert_eq!(warnings.len(), 1);
         let text = warnings[0].to_string();
-        assert!(text.contains("LLM_DEBUG") && text.contains("\"maybe\""), "{text}");
+        assert!(
+            text.contains("LLM_DEBUG") && text.contains("\"maybe\""),
+            "{text}"
+        );
     }
 
     #[test]
@@ -304,7 +314,10 @@ mod tests {
         let (config, warnings) = Config::from_lookup(lookup(&[]));
         assert!(warnings.is_empty());
         assert!(!config.any_output() && !config.log_prompts && !config.log_responses);
-        assert_eq!(config.conversations_dir, PathBuf::from("./llm_conversations"));
+        assert_eq!(
+            config.conversations_dir,
+            PathBuf::from("./llm_conversations")
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! - [`config`]: the switches, read once from the environment or installed in code.
 //! - [`capture`]: the [`LlmResponse`] trait that reads a function's output.
 //! - [`record`]: [`CallRecord`], the versioned schema of saved conversations.
+//! - [`diagnostics`]: what kind of failure an error is, and what to do about it.
 //! - `call` and `sinks` (private): the per-call state and where records go.
 
 #![warn(missing_docs, unreachable_pub)]
@@ -14,6 +15,7 @@
 
 pub mod capture;
 pub mod config;
+pub mod diagnostics;
 pub mod record;
 pub mod text;
 
@@ -22,6 +24,7 @@ mod sinks;
 
 pub use capture::{LlmResponse, ResponseInfo, ToolCall, Usage};
 pub use config::Config;
+pub use diagnostics::{diagnose, diagnose_text, Diagnosis, ErrorClass, HttpErrorDetails};
 pub use llm_traced_macros::llm_traced;
 pub use record::{read_conversation, CallRecord, Status};
 
@@ -41,7 +44,7 @@ pub fn conversation_file_name(record: &CallRecord) -> String {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::call::{run_sync, start, traced, CallState, Capture, Site, Traced, MARKER};
-    pub use crate::capture::LlmResponse;
+    pub use crate::capture::{Kind, LlmResponse, ViaHttpDetails, ViaPlain};
     pub use tracing;
 
     pub use crate::__llm_traced_span as span;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::capture::{CapturedError, Choice, ToolCall, Usage};
+use crate::diagnostics::Diagnosis;
 
 /// The schema version written in every record's `schema` field.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -57,12 +58,12 @@ pub struct ResponseContent {
 }
 
 /// The error a call ended with.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ErrorRecord {
     /// The error's text.
     pub message: String,
-    /// The error class (`error.type`): the error's type name, `panic` or the
-    /// provider's error code.
+    /// The error class (`error.type`): a diagnosis class such as
+    /// `rate_limit` or `context_length`, or `panic`, or `cancelled`.
     #[serde(rename = "type")]
     pub error_type: String,
     /// The Rust type of the error, when it came from an `Err`.
@@ -71,24 +72,24 @@ pub struct ErrorRecord {
     /// The HTTP status, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
+    /// What kind of failure it is, what to do, and whether to retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<Diagnosis>,
 }
 
-impl From<CapturedError> for ErrorRecord {
-    fn from(e: CapturedError) -> Self {
+impl ErrorRecord {
+    /// The record of a returned error, diagnosed: `error_type` is the
+    /// diagnosis class (`rate_limit`, `context_length`, …).
+    pub fn diagnosed(e: CapturedError, provider_hint: Option<&str>) -> Self {
+        let diagnosis = crate::diagnostics::diagnose_captured(&e, provider_hint);
         ErrorRecord {
-            error_type: short_type_name(&e.type_name),
+            error_type: diagnosis.class.as_str().to_owned(),
             type_name: Some(e.type_name),
             message: e.message,
-            http_status: e.http_status,
+            http_status: diagnosis.http_status.or(e.http_status),
+            diagnosis: Some(diagnosis),
         }
     }
-}
-
-/// `my_crate::errors::ApiError<T>` → `ApiError`: the low-cardinality part of a
-/// type name, fit for `error.type`.
-pub fn short_type_name(full: &str) -> String {
-    let base = full.split('<').next().unwrap_or(full);
-    base.rsplit("::").next().unwrap_or(base).to_owned()
 }
 
 /// One instrumented call: the body of a saved conversation file.

@@ -53,7 +53,11 @@ pub fn everything_on() -> &'static Harness {
             .debug_to(debug.clone())
             .install()
             .expect("one configuration per test binary");
-        Harness { dir, debug, _temp: temp }
+        Harness {
+            dir,
+            debug,
+            _temp: temp,
+        }
     })
 }
 
@@ -67,7 +71,9 @@ pub fn records_named(dir: &Path, name: &str) -> Vec<CallRecord> {
     files
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .map(|p| llm_traced::read_conversation(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .map(|p| {
+            llm_traced::read_conversation(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        })
         .filter(|r| r.name == name)
         .collect()
 }
@@ -90,7 +96,9 @@ pub fn debug_block(buf: &SharedBuf, needle: &str) -> String {
 
 /// A recorded payload from the shared fixtures.
 pub fn fixture(name: &str) -> serde_json::Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures")
+        .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
@@ -103,7 +111,13 @@ pub fn run_child(name: &str, env: &[(&str, &str)]) -> std::process::Output {
     let exe = std::env::current_exe().unwrap();
     let mut cmd = std::process::Command::new(exe);
     cmd.args([name, "--exact", "--nocapture", "--test-threads=1"]);
-    for var in ["LLM_DEBUG", "LLM_LOG_PROMPTS", "LLM_LOG_RESPONSES", "LLM_SAVE_CONVERSATIONS", "LLM_CONVERSATIONS_DIR"] {
+    for var in [
+        "LLM_DEBUG",
+        "LLM_LOG_PROMPTS",
+        "LLM_LOG_RESPONSES",
+        "LLM_SAVE_CONVERSATIONS",
+        "LLM_CONVERSATIONS_DIR",
+    ] {
         cmd.env_remove(var);
     }
     cmd.envs(env.iter().copied()).env("LLM_TRACED_CHILD", "1");

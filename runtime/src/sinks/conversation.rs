@@ -30,7 +30,13 @@ pub(crate) fn file_name(record: &CallRecord) -> String {
     let name: String = record
         .name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(48)
         .collect();
     format!("{stamp}_{name}_{}.json", record.request_id)
@@ -42,7 +48,10 @@ fn write(dir: &Path, record: &CallRecord) -> std::io::Result<PathBuf> {
     let target = dir.join(&name);
     let temp = dir.join(format!(".{name}.tmp"));
     let result = (|| {
-        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
         let mut body = serde_json::to_vec_pretty(record).map_err(std::io::Error::other)?;
         body.push(b'\n');
         file.write_all(&body)?;

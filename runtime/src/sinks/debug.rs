@@ -27,7 +27,9 @@ pub(crate) fn emit(config: &Config, record: &CallRecord) {
         },
     };
     if let Err(e) = result {
-        super::warn_once(&WRITE_FAILED, || format!("llm-traced: cannot write the debug block: {e}"));
+        super::warn_once(&WRITE_FAILED, || {
+            format!("llm-traced: cannot write the debug block: {e}")
+        });
     }
 }
 
@@ -40,10 +42,18 @@ pub(crate) fn render(config: &Config, r: &CallRecord) -> String {
     let _ = writeln!(out, "\n{RULE}");
     let _ = writeln!(out, "LLM call  {}  ({})", r.name, r.function);
     let mut model = r.request_model.clone().unwrap_or_else(|| "?".to_owned());
-    if let Some(answered) = r.response_model.as_deref().filter(|m| Some(*m) != r.request_model.as_deref()) {
+    if let Some(answered) = r
+        .response_model
+        .as_deref()
+        .filter(|m| Some(*m) != r.request_model.as_deref())
+    {
         let _ = write!(model, " -> {answered}");
     }
-    let provider = r.provider.as_deref().map(|p| format!(" · {p}")).unwrap_or_default();
+    let provider = r
+        .provider
+        .as_deref()
+        .map(|p| format!(" · {p}"))
+        .unwrap_or_default();
     let _ = writeln!(out, "  model     {model}{provider} · {}", r.operation);
     let _ = writeln!(
         out,
@@ -88,22 +98,56 @@ pub(crate) fn render(config: &Config, r: &CallRecord) -> String {
             }
             for choice in resp.choices.iter().skip(1) {
                 let text = choice.text.as_deref().unwrap_or("");
-                let _ = writeln!(out, "  choice {:<2} {}", choice.index, indent(&shorten(text, max)));
+                let _ = writeln!(
+                    out,
+                    "  choice {:<2} {}",
+                    choice.index,
+                    indent(&shorten(text, max))
+                );
             }
         }
     }
     for call in &r.tool_calls {
         if config.log_responses && !call.arguments.is_empty() {
-            let _ = writeln!(out, "  tool      {}({})", call.name, shorten(&call.arguments, max));
+            let _ = writeln!(
+                out,
+                "  tool      {}({})",
+                call.name,
+                shorten(&call.arguments, max)
+            );
         } else {
             let _ = writeln!(out, "  tool      {}", call.name);
         }
     }
     if let Some(error) = &r.error {
-        let label = if r.status == Status::Cancelled { "cancelled" } else { "error" };
-        let _ = writeln!(out, "  {label:<9} [{}] {}", error.error_type, indent(&shorten(&error.message, max * 2)));
+        let label = if r.status == Status::Cancelled {
+            "cancelled"
+        } else {
+            "error"
+        };
+        let _ = writeln!(
+            out,
+            "  {label:<9} [{}] {}",
+            error.error_type,
+            indent(&shorten(&error.message, max * 2))
+        );
         if let Some(type_name) = &error.type_name {
             let _ = writeln!(out, "            ({type_name})");
+        }
+        if let Some(d) = &error.diagnosis {
+            let _ = writeln!(out, "  diagnosis {}", d.summary);
+            let retry = match (d.retryable, d.retry_after_ms) {
+                (true, Some(ms)) => format!("retry: yes, after {:.1} s", ms as f64 / 1000.0),
+                (true, None) => "retry: yes, with exponential backoff and jitter".to_owned(),
+                (false, _) => "retry: no, fix the cause first".to_owned(),
+            };
+            let _ = writeln!(out, "            {retry}");
+            for suggestion in d.suggestions.iter().take(3) {
+                let _ = writeln!(out, "            - {suggestion}");
+            }
+            if let Some(doc) = d.docs.first() {
+                let _ = writeln!(out, "            docs: {doc}");
+            }
         }
     }
     let _ = writeln!(out, "{RULE}");

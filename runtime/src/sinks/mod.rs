@@ -12,6 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Prints `message` on stderr the first time `flag` is seen unset.
 pub(crate) fn warn_once(flag: &AtomicBool, message: impl FnOnce() -> String) {
     if !flag.swap(true, Ordering::Relaxed) {
-        eprintln!("{} (further errors of this kind are not reported)", message());
+        eprintln!(
+            "{} (further errors of this kind are not reported)",
+            message()
+        );
     }
 }

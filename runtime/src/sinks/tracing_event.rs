@@ -8,8 +8,8 @@ use crate::record::{CallRecord, Status};
 /// Records the outcome on the span and emits one event inside it: INFO on
 /// success, ERROR on failure or panic, WARN when the call was cancelled.
 pub(crate) fn emit(span: &Span, record: &CallRecord) {
-    let finish_reasons = (!record.finish_reasons.is_empty())
-        .then(|| format!("{:?}", record.finish_reasons));
+    let finish_reasons =
+        (!record.finish_reasons.is_empty()).then(|| format!("{:?}", record.finish_reasons));
     let input_tokens = record.usage.and_then(|u| u.input_tokens);
     let output_tokens = record.usage.and_then(|u| u.output_tokens);
     let error_type = record.error.as_ref().map(|e| e.error_type.as_str());

@@ -1,0 +1,78 @@
+//! Per-call cost with outputs on: saved conversation files (a JSON file per
+//! call), and debug blocks (rendered into `io::sink()`) plus saved files.
+//!
+//! ```sh
+//! cargo bench --bench outputs                                  # save
+//! LLM_TRACED_BENCH_OUTPUTS=debug_save cargo bench --bench outputs
+//! ```
+//!
+//! The configuration is process-wide, hence one mode per run.
+
+use std::hint::black_box;
+use std::sync::OnceLock;
+
+use llm_traced::llm_traced;
+use serde_json::{json, Value};
+
+fn main() {
+    let dir = std::env::temp_dir().join(format!("llm-traced-bench-{}", std::process::id()));
+    let mode = std::env::var("LLM_TRACED_BENCH_OUTPUTS").unwrap_or_else(|_| "save".to_owned());
+    let config = llm_traced::Config::default()
+        .save_conversations(true)
+        .conversations_dir(&dir);
+    let config = match mode.as_str() {
+        "save" => config,
+        "debug_save" => config
+            .debug(true)
+            .log_prompts(true)
+            .log_responses(true)
+            .debug_to(std::io::sink()),
+        other => panic!("LLM_TRACED_BENCH_OUTPUTS={other}: expected save or debug_save"),
+    };
+    eprintln!("outputs: {mode}, files in {}", dir.display());
+    config.install().unwrap();
+    divan::main();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn response() -> &'static Value {
+    static R: OnceLock<Value> = OnceLock::new();
+    R.get_or_init(|| {
+        json!({"id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o-2024-08-06",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                "message": {"role": "assistant", "content": "Hello! How can I help you today?"}}],
+            "usage": {"prompt_tokens": 19, "completion_tokens": 9, "total_tokens": 28}})
+    })
+}
+
+fn messages() -> Vec<Value> {
+    vec![
+        json!({"role": "system", "content": "You are a helpful assistant."}),
+        json!({"role": "user", "content": "Hello there, who are you?"}),
+    ]
+}
+
+#[inline(never)]
+fn bare(messages: &[Value]) -> &'static Value {
+    black_box(messages);
+    response()
+}
+
+#[inline(never)]
+#[llm_traced(provider = "openai", model = "gpt-4o")]
+fn traced(messages: &[Value]) -> &'static Value {
+    black_box(messages);
+    response()
+}
+
+#[divan::bench(sample_count = 30, sample_size = 20)]
+fn bare_call(bencher: divan::Bencher) {
+    let m = messages();
+    bencher.bench_local(|| bare(black_box(&m)));
+}
+
+#[divan::bench(sample_count = 30, sample_size = 20)]
+fn llm_traced_call(bencher: divan::Bencher) {
+    let m = messages();
+    bencher.bench_local(|| traced(black_box(&m)));
+}
