@@ -110,7 +110,10 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
         (Some(expr), None) => quote_spanned!(expr.span()=> #capture.model(&(#expr));),
         _ => quote!(),
     };
-    let messages_expr = args.messages.clone().or_else(|| default_messages(&sig));
+    let messages_expr = match &args.messages {
+        Some(expr) => Some(expr.to_token_stream()),
+        None => default_messages(&sig),
+    };
     let messages_capture = match &messages_expr {
         Some(expr) => quote_spanned!(expr.span()=> #capture.messages(&(#expr));),
         None => quote!(),
@@ -197,13 +200,10 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
 }
 
 /// The argument named `messages`, if the function has one.
-fn default_messages(sig: &Signature) -> Option<Expr> {
+fn default_messages(sig: &Signature) -> Option<TokenStream> {
     sig.inputs.iter().find_map(|arg| match arg {
         FnArg::Typed(typed) => match &*typed.pat {
-            Pat::Ident(pat) if pat.ident == "messages" => {
-                let ident = &pat.ident;
-                Some(syn::parse_quote!(#ident))
-            }
+            Pat::Ident(pat) if pat.ident == "messages" => Some(pat.ident.to_token_stream()),
             _ => None,
         },
         FnArg::Receiver(_) => None,

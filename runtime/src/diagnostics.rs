@@ -12,7 +12,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use once_cell::sync::Lazy;
-use regex::Regex;
+use regex_lite::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

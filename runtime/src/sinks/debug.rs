@@ -57,9 +57,9 @@ pub(crate) fn render(config: &Config, r: &CallRecord) -> String {
     let _ = writeln!(out, "  model     {model}{provider} · {}", r.operation);
     let _ = writeln!(
         out,
-        "  status    {} · {:.0} ms · request {}",
+        "  status    {} · {} · request {}",
         r.status.as_str(),
-        r.latency_ms,
+        format_ms(r.latency_ms),
         r.request_id
     );
     if let Some(u) = &r.usage {
@@ -152,6 +152,17 @@ pub(crate) fn render(config: &Config, r: &CallRecord) -> String {
     }
     let _ = writeln!(out, "{RULE}");
     out
+}
+
+/// `0.3 ms`, `12 ms`, `1.84 s`.
+fn format_ms(ms: f64) -> String {
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.2} s", ms / 1000.0)
+    }
 }
 
 /// Continuation lines of a multi-line value, aligned under its first line.
