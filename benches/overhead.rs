@@ -121,24 +121,3 @@ fn sync_bare() -> &'static str {
 fn sync_llm_traced_off() -> &'static str {
     llm_traced_sync(black_box(MESSAGES))
 }
-
-static SITE: llm_traced::__private::Site = llm_traced::__private::Site {
-    name: "x",
-    path: std::any::type_name::<u8>,
-    operation: "chat",
-    provider: None,
-    model: None,
-};
-
-#[divan::bench]
-fn piece_span_only() -> bool {
-    let span = llm_traced::__private::span!("chat gpt-4o");
-    span.is_disabled()
-}
-
-#[divan::bench]
-fn piece_start() -> bool {
-    let s =
-        llm_traced::__private::start(&SITE, llm_traced::__private::span!("chat gpt-4o"), |_| {});
-    s.is_none()
-}

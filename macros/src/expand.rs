@@ -175,16 +175,19 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
                 provider: #provider,
                 model: #model_site,
             };
-            #[allow(unused_mut)]
-            let #state = #private::start(
-                &__LLM_TRACED_SITE,
-                #private::span!(#span_name),
-                |#capture: &mut #private::Capture<'_>| {
-                    let _ = &#capture;
-                    #model_capture
-                    #messages_capture
-                },
-            );
+            let #state = if #private::quiet() {
+                ::core::option::Option::None
+            } else {
+                #private::start(
+                    &__LLM_TRACED_SITE,
+                    #private::span!(#span_name),
+                    |#capture: &mut #private::Capture<'_>| {
+                        let _ = &#capture;
+                        #model_capture
+                        #messages_capture
+                    },
+                )
+            };
             #run
         }
     })

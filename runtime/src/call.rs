@@ -91,6 +91,13 @@ pub struct CallState {
     finished: bool,
 }
 
+/// Whether the call can be skipped without even building its span: see
+/// [`config::quiet`].
+#[inline(always)]
+pub fn quiet() -> bool {
+    config::quiet()
+}
+
 /// Starts a call: `None`, at the cost of one atomic load and a branch, when no
 /// output is on and the span is disabled.
 #[inline(always)]
@@ -100,6 +107,8 @@ where
 {
     let config = config::active();
     if config.is_none() && span.is_disabled() {
+        // A disabled span holds no subscriber and no id: nothing to drop.
+        std::mem::forget(span);
         return None;
     }
     Some(start_active(site, span, config, capture))

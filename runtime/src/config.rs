@@ -259,6 +259,15 @@ pub(crate) fn active() -> Option<&'static Config> {
     }
 }
 
+/// Whether nothing can listen to a call: every output off and no `tracing`
+/// subscriber enabled at INFO for anything. Two relaxed atomic loads; when it
+/// says so, generated code skips even the span's construction.
+#[inline(always)]
+pub(crate) fn quiet() -> bool {
+    STATE.load(Ordering::Relaxed) == OFF
+        && tracing::level_filters::LevelFilter::current() < tracing::Level::INFO
+}
+
 #[cold]
 fn init_state() -> Option<&'static Config> {
     let config = current();

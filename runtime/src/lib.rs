@@ -43,7 +43,9 @@ pub fn conversation_file_name(record: &CallRecord) -> String {
 /// change in any release, in step with the macro crate, which this crate pins.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::call::{run_sync, start, traced, CallState, Capture, Site, Traced, MARKER};
+    pub use crate::call::{
+        quiet, run_sync, start, traced, CallState, Capture, Site, Traced, MARKER,
+    };
     pub use crate::capture::{Kind, LlmResponse, ViaHttpDetails, ViaPlain};
     pub use tracing;
 
