@@ -13,70 +13,10 @@
 //! count, is the instructions per call. Run without arguments (as
 //! `cargo bench` does), it makes one pass of every variant and exits.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
-use llm_traced::llm_traced;
-
-fn poll_once<F: Future>(fut: F) -> F::Output {
-    let mut cx = Context::from_waker(Waker::noop());
-    match pin!(fut).poll(&mut cx) {
-        Poll::Ready(out) => out,
-        Poll::Pending => unreachable!("the measured futures complete at once"),
-    }
-}
-
-#[inline(never)]
-async fn bare_async(messages: &[&str]) -> &'static str {
-    if black_box(messages.len()) > 10 {
-        "long"
-    } else {
-        "short"
-    }
-}
-
-#[inline(never)]
-#[tracing::instrument(skip_all)]
-async fn instrument_async(messages: &[&str]) -> &'static str {
-    if black_box(messages.len()) > 10 {
-        "long"
-    } else {
-        "short"
-    }
-}
-
-#[inline(never)]
-#[llm_traced(provider = "openai", model = "gpt-4o")]
-async fn llm_traced_async(messages: &[&str]) -> &'static str {
-    if black_box(messages.len()) > 10 {
-        "long"
-    } else {
-        "short"
-    }
-}
-
-#[inline(never)]
-fn bare_sync(messages: &[&str]) -> &'static str {
-    if black_box(messages.len()) > 10 {
-        "long"
-    } else {
-        "short"
-    }
-}
-
-#[inline(never)]
-#[llm_traced(provider = "openai", model = "gpt-4o")]
-fn llm_traced_sync(messages: &[&str]) -> &'static str {
-    if black_box(messages.len()) > 10 {
-        "long"
-    } else {
-        "short"
-    }
-}
-
-const MESSAGES: &[&str] = &["You are terse.", "Say hi."];
+mod shared;
+use shared::*;
 
 fn run(variant: &str, n: u64) {
     for _ in 0..n {
