@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub use llm_traced_runtime::{
-    capture, config, conversation_file_name, diagnose, diagnose_text, diagnostics,
+    capture, config, context, conversation_file_name, diagnose, diagnose_text, diagnostics,
     read_conversation, record, render_debug_block, text, CallRecord, Config, Diagnosis, ErrorClass,
     HttpErrorDetails, LlmResponse, ResponseInfo, Status, ToolCall, Usage,
 };

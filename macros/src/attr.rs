@@ -10,7 +10,11 @@ pub(crate) mod kw {
     syn::custom_keyword!(provider);
     syn::custom_keyword!(operation);
     syn::custom_keyword!(messages);
+    syn::custom_keyword!(kind);
 }
+
+/// The values `kind` accepts: a model call, or a step around model calls.
+pub(crate) const KINDS: &[&str] = &["llm", "chain", "agent", "tool", "retrieval"];
 
 /// The values of OpenTelemetry's `gen_ai.operation.name` that `operation` accepts.
 pub(crate) const OPERATIONS: &[&str] = &[
@@ -32,6 +36,7 @@ pub(crate) struct Args {
     pub(crate) operation: Option<LitStr>,
     pub(crate) messages: Option<Expr>,
     pub(crate) krate: Option<Path>,
+    pub(crate) kind: Option<LitStr>,
 }
 
 impl Parse for Args {
@@ -79,6 +84,21 @@ impl Parse for Args {
                 once(&args.messages, key.span, "messages")?;
                 input.parse::<Token![=]>()?;
                 args.messages = Some(input.parse()?);
+            } else if lookahead.peek(kw::kind) {
+                let key = input.parse::<kw::kind>()?;
+                once(&args.kind, key.span, "kind")?;
+                let value = string_value(input, "kind", "kind = \"tool\"")?;
+                if !KINDS.contains(&value.value().as_str()) {
+                    return Err(syn::Error::new(
+                        value.span(),
+                        format!(
+                            "unknown kind {:?}: expected one of {}",
+                            value.value(),
+                            KINDS.join(", ")
+                        ),
+                    ));
+                }
+                args.kind = Some(value);
             } else if lookahead.peek(Token![crate]) {
                 let key = input.parse::<Token![crate]>()?;
                 once(&args.krate, key.span, "crate")?;

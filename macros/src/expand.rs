@@ -78,10 +78,27 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
 
     let fn_name = sig.ident.to_string();
     let name = args.name.as_ref().map_or(fn_name, |n| n.value());
+    let kind = args
+        .kind
+        .as_ref()
+        .map_or_else(|| "llm".to_owned(), |k| k.value());
+    let is_step = kind != "llm";
+    if let (true, Some(messages)) = (is_step, &args.messages) {
+        return Err(syn::Error::new_spanned(
+            messages,
+            "`messages` applies to model calls; a step (`kind = \"…\"`) records timing and errors only",
+        ));
+    }
+    let default_operation = match kind.as_str() {
+        "tool" => "execute_tool",
+        "agent" => "invoke_agent",
+        "llm" => "chat",
+        other => other,
+    };
     let operation = args
         .operation
         .as_ref()
-        .map_or_else(|| "chat".to_owned(), |o| o.value());
+        .map_or_else(|| default_operation.to_owned(), |o| o.value());
     let provider = match &args.provider {
         Some(p) => quote!(::core::option::Option::Some(#p)),
         None => quote!(::core::option::Option::None),
@@ -99,10 +116,14 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
         Some(m) => quote!(::core::option::Option::Some(#m)),
         None => quote!(::core::option::Option::None),
     };
-    let span_name = match &static_model {
-        Some(m) => format!("{operation} {m}"),
-        None => operation.clone(),
+    // Model calls: "{operation} {model}"; steps: "{operation} {name}", as the
+    // GenAI conventions name tool and agent spans.
+    let span_name = match (&static_model, is_step) {
+        (_, true) => format!("{operation} {name}"),
+        (Some(m), false) => format!("{operation} {m}"),
+        (None, false) => operation.clone(),
     };
+    let otel_kind = if is_step { "internal" } else { "client" };
     let span_name = syn::LitStr::new(&span_name, Span::call_site());
 
     let capture = Ident::new("__llm_traced_capture", Span::call_site());
@@ -112,6 +133,7 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
     };
     let messages_expr = match &args.messages {
         Some(expr) => Some(expr.to_token_stream()),
+        None if is_step => None,
         None => default_messages(&sig),
     };
     let messages_capture = match &messages_expr {
@@ -133,13 +155,27 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
     // For a nameable return type, pick at compile time whether its error can
     // tell its HTTP status and body (autoref specialisation); `impl Trait`
     // cannot be named in the body, so it gets the plain capture.
-    let enrich = match &sig.output {
-        ReturnType::Type(_, ty) if !mentions_impl_trait(ty) => quote_spanned! {output_span=> {
-            #[allow(unused_imports)]
-            use #private::{ViaHttpDetails as _, ViaPlain as _};
-            (&&#private::Kind::<#ty>::new()).enricher()
-        }},
+    let enrich = match (&sig.output, is_step) {
+        (ReturnType::Type(_, ty), false) if !mentions_impl_trait(ty) => {
+            quote_spanned! {output_span=> {
+                #[allow(unused_imports)]
+                use #private::{ViaHttpDetails as _, ViaPlain as _};
+                (&&#private::Probe::<#ty>::new()).enricher()
+            }}
+        }
+        (ReturnType::Type(_, ty), true) if !mentions_impl_trait(ty) => {
+            quote_spanned! {output_span=> {
+                #[allow(unused_imports)]
+                use #private::{ViaResultStep as _, ViaPlainStep as _};
+                (&&#private::Probe::<#ty>::new()).step_probe()
+            }}
+        }
         _ => quote!(::core::option::Option::None),
+    };
+    let (async_wrapper, sync_wrapper) = if is_step {
+        (quote!(traced_step), quote!(run_step))
+    } else {
+        (quote!(traced), quote!(run_sync))
     };
     let run = if sig.asyncness.is_some() {
         let wrap = quote_spanned!(output_span=> __llm_traced_wrap);
@@ -147,7 +183,7 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
         let body_var = Ident::new("__llm_traced_body", output_span);
         let call = quote_spanned!(output_span=> #wrap(#state, #enrich, #body_var).await);
         quote! {
-            use #private::traced as #wrap;
+            use #private::#async_wrapper as #wrap;
             let #body_var = #body_future;
             match #state {
                 ::core::option::Option::None => #body_var.await,
@@ -158,7 +194,7 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
         let wrap = quote_spanned!(output_span=> __llm_traced_run);
         let call = quote_spanned!(output_span=> #wrap(#state, #enrich, move || #body));
         quote! {
-            use #private::run_sync as #wrap;
+            use #private::#sync_wrapper as #wrap;
             #call
         }
     };
@@ -174,13 +210,14 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
                 operation: #operation,
                 provider: #provider,
                 model: #model_site,
+                kind: #kind,
             };
             let #state = if #private::quiet() {
                 ::core::option::Option::None
             } else {
                 #private::start(
                     &__LLM_TRACED_SITE,
-                    #private::span!(#span_name),
+                    #private::span!(#span_name, #otel_kind),
                     |#capture: &mut #private::Capture<'_>| {
                         let _ = &#capture;
                         #model_capture

@@ -12,7 +12,7 @@ use std::fmt::Display;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -22,6 +22,7 @@ use tracing::Span;
 
 use crate::capture::{Enricher, LlmResponse, ResponseInfo};
 use crate::config::{self, Config};
+use crate::context::{Context, SpanId, TraceId};
 use crate::record::{CallRecord, ErrorRecord, ResponseContent, Status, SCHEMA_VERSION};
 use crate::sinks;
 
@@ -39,6 +40,9 @@ pub struct Site {
     pub provider: Option<&'static str>,
     /// The model, when given as a string literal.
     pub model: Option<&'static str>,
+    /// `llm` for a model call; `chain`, `agent`, `tool` or `retrieval` for a
+    /// step around model calls (timing and errors, no usage).
+    pub kind: &'static str,
 }
 
 /// The marker item's name in generated code; [`Site::function`] strips it.
@@ -83,6 +87,10 @@ pub struct CallState {
     site: &'static Site,
     span: Span,
     config: Option<&'static Config>,
+    /// The context the body runs in: this call's trace, its span as the
+    /// parent of nested calls, and the bound values it inherited.
+    context: Context,
+    parent_span_id: Option<SpanId>,
     started: Instant,
     started_at: DateTime<Utc>,
     request_id: String,
@@ -137,10 +145,15 @@ where
 impl CallState {
     #[inline(never)]
     fn begin(site: &'static Site, span: Span, config: Option<&'static Config>) -> Box<Self> {
+        let outer = Context::current();
+        let trace_id = outer.trace_id().unwrap_or_else(TraceId::random);
+        let parent_span_id = outer.span_id();
         Box::new(CallState {
             site,
             span,
             config,
+            context: outer.child(trace_id, SpanId::random()),
+            parent_span_id,
             started: Instant::now(),
             started_at: Utc::now(),
             request_id: uuid::Uuid::now_v7().to_string(),
@@ -170,6 +183,24 @@ impl CallState {
             span.record("otel.name", self.site.operation);
         }
         span.record("request_id", self.request_id.as_str());
+        if let Some(trace_id) = self.context.trace_id() {
+            span.record("trace_id", trace_id.to_string().as_str());
+        }
+        if let Some(span_id) = self.context.span_id() {
+            span.record("span_id", span_id.to_string().as_str());
+        }
+        if let Some(parent) = self.parent_span_id {
+            span.record("parent_span_id", parent.to_string().as_str());
+        }
+        if let Some(user) = self.context.user_id() {
+            span.record("user_id", user);
+        }
+        if let Some(session) = self.context.session_id() {
+            span.record("gen_ai.conversation.id", session);
+        }
+        if let Some(tenant) = self.context.tenant_id() {
+            span.record("tenant_id", tenant);
+        }
         span.record("code.function", self.site.function().as_str());
     }
 
@@ -193,6 +224,19 @@ impl CallState {
             Err(_) => Outcome::Returned(Box::default()),
         };
         self.complete(outcome);
+    }
+
+    /// Ends a step (not a model call) with its output: only whether it failed.
+    pub fn finish_step<T>(mut self: Box<Self>, output: &T, probe: Option<StepProbe<T>>) {
+        let captured = catch_unwind(AssertUnwindSafe(|| {
+            let mut info = ResponseInfo::default();
+            if let Some(probe) = probe {
+                info.error = probe(output);
+            }
+            info
+        }));
+        let info = captured.unwrap_or_default();
+        self.complete(Outcome::Returned(Box::new(info)));
     }
 
     /// Ends the call with a panic coming out of the body.
@@ -263,9 +307,20 @@ impl CallState {
                 call.arguments.clear();
             }
         }
+        let bound = self.context.bound().cloned().unwrap_or_default();
         let record = CallRecord {
             schema: SCHEMA_VERSION,
             request_id: std::mem::take(&mut self.request_id),
+            trace_id: self.context.trace_id().map(|t| t.to_string()),
+            span_id: self.context.span_id().map(|s| s.to_string()),
+            parent_span_id: self.parent_span_id.map(|s| s.to_string()),
+            http_request_id: self.context.request_id().map(str::to_owned),
+            kind: self.site.kind.to_owned(),
+            user_id: bound.user_id,
+            session_id: bound.session_id,
+            tenant_id: bound.tenant_id,
+            tags: bound.tags,
+            metadata: bound.metadata,
             name: self.site.name.to_owned(),
             function: self.site.function(),
             operation: self.site.operation.to_owned(),
@@ -315,90 +370,115 @@ impl Drop for CallState {
     }
 }
 
+/// How a call's output is read when it ends.
+pub trait Finish<O> {
+    /// Ends the call with `output`.
+    fn finish(self, state: Box<CallState>, output: &O);
+}
+
+/// A model call: the output is read through [`LlmResponse`].
+pub struct LlmFinish<O>(Option<Enricher<O>>);
+
+impl<O: LlmResponse> Finish<O> for LlmFinish<O> {
+    fn finish(self, state: Box<CallState>, output: &O) {
+        state.finish(output, self.0);
+    }
+}
+
+/// Reads whether a step's output is an error (`Result<_, E: Display>`).
+pub type StepProbe<O> = fn(&O) -> Option<crate::capture::CapturedError>;
+
+/// A step: only whether the output is an error is read.
+pub struct StepFinish<O>(Option<StepProbe<O>>);
+
+impl<O> Finish<O> for StepFinish<O> {
+    fn finish(self, state: Box<CallState>, output: &O) {
+        state.finish_step(output, self.0);
+    }
+}
+
 pin_project_lite::pin_project! {
-    /// The future of an instrumented `async fn`.
+    /// The future of an instrumented `async fn` that something listens to.
     #[must_use = "futures do nothing unless polled"]
-    pub struct Traced<F: Future> {
+    pub struct Traced<F, H> {
         state: Option<Box<CallState>>,
-        enrich: Option<Enricher<F::Output>>,
+        finish: Option<H>,
         #[pin]
         inner: F,
     }
 }
 
-impl<F> Future for Traced<F>
+impl<F, H> Future for Traced<F, H>
 where
     F: Future,
-    F::Output: LlmResponse,
+    H: Finish<F::Output>,
 {
     type Output = F::Output;
 
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        if this.state.is_none() {
-            return this.inner.poll(cx);
-        }
-        poll_active(this.state, *this.enrich, this.inner, cx)
-    }
-}
-
-/// The poll of a call that something listens to: inside the span, with panics
-/// recorded and resumed.
-#[inline]
-fn poll_active<F>(
-    slot: &mut Option<Box<CallState>>,
-    enrich: Option<Enricher<F::Output>>,
-    inner: Pin<&mut F>,
-    cx: &mut Context<'_>,
-) -> Poll<F::Output>
-where
-    F: Future,
-    F::Output: LlmResponse,
-{
-    let polled = match slot.as_ref() {
-        Some(state) => {
-            let _entered = state.span.enter();
-            catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
-        }
-        None => return inner.poll(cx),
-    };
-    match polled {
-        Ok(Poll::Pending) => Poll::Pending,
-        Ok(Poll::Ready(output)) => {
-            if let Some(state) = slot.take() {
-                state.finish(&output, enrich);
+        let polled = match this.state.as_ref() {
+            Some(state) => {
+                let _context = state.context.enter();
+                let _entered = state.span.enter();
+                catch_unwind(AssertUnwindSafe(|| this.inner.poll(cx)))
             }
-            Poll::Ready(output)
-        }
-        Err(payload) => {
-            if let Some(state) = slot.take() {
-                state.finish_panic(&*payload);
+            None => return this.inner.poll(cx),
+        };
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => {
+                if let (Some(state), Some(finish)) = (this.state.take(), this.finish.take()) {
+                    finish.finish(state, &output);
+                }
+                Poll::Ready(output)
             }
-            resume_unwind(payload)
+            Err(payload) => {
+                if let Some(state) = this.state.take() {
+                    state.finish_panic(&*payload);
+                }
+                resume_unwind(payload)
+            }
         }
     }
 }
 
-/// Wraps the body's future of an instrumented `async fn`.
+/// Wraps the body's future of an instrumented `async fn` (a model call).
 #[inline]
 pub fn traced<F>(
     state: Option<Box<CallState>>,
     enrich: Option<Enricher<F::Output>>,
     inner: F,
-) -> Traced<F>
+) -> Traced<F, LlmFinish<F::Output>>
 where
     F: Future,
     F::Output: LlmResponse,
 {
     Traced {
         state,
-        enrich,
+        finish: Some(LlmFinish(enrich)),
         inner,
     }
 }
 
-/// Runs the body of an instrumented plain `fn`.
+/// Wraps the body's future of an instrumented `async fn` step.
+#[inline]
+pub fn traced_step<F>(
+    state: Option<Box<CallState>>,
+    probe: Option<StepProbe<F::Output>>,
+    inner: F,
+) -> Traced<F, StepFinish<F::Output>>
+where
+    F: Future,
+{
+    Traced {
+        state,
+        finish: Some(StepFinish(probe)),
+        inner,
+    }
+}
+
+/// Runs the body of an instrumented plain `fn` (a model call).
 #[inline]
 pub fn run_sync<R: LlmResponse>(
     state: Option<Box<CallState>>,
@@ -407,23 +487,33 @@ pub fn run_sync<R: LlmResponse>(
 ) -> R {
     match state {
         None => body(),
-        Some(state) => run_active(state, enrich, body),
+        Some(state) => run_active(state, LlmFinish(enrich), body),
+    }
+}
+
+/// Runs the body of an instrumented plain `fn` step.
+#[inline]
+pub fn run_step<R>(
+    state: Option<Box<CallState>>,
+    probe: Option<StepProbe<R>>,
+    body: impl FnOnce() -> R,
+) -> R {
+    match state {
+        None => body(),
+        Some(state) => run_active(state, StepFinish(probe), body),
     }
 }
 
 #[inline(never)]
-fn run_active<R: LlmResponse>(
-    state: Box<CallState>,
-    enrich: Option<Enricher<R>>,
-    body: impl FnOnce() -> R,
-) -> R {
+fn run_active<R, H: Finish<R>>(state: Box<CallState>, finish: H, body: impl FnOnce() -> R) -> R {
     let result = {
+        let _context = state.context.enter();
         let _entered = state.span.enter();
         catch_unwind(AssertUnwindSafe(body))
     };
     match result {
         Ok(output) => {
-            state.finish(&output, enrich);
+            finish.finish(state, &output);
             output
         }
         Err(payload) => {

@@ -613,13 +613,13 @@ fn error_body(v: &Value) -> Option<CapturedError> {
 /// `Result<T, E>` whose `E` implements [`HttpErrorDetails`], the error's HTTP
 /// status, body and retry delay are read too; for anything else nothing more.
 #[doc(hidden)]
-pub struct Kind<T>(std::marker::PhantomData<fn() -> T>);
+pub struct Probe<T>(std::marker::PhantomData<fn() -> T>);
 
-impl<T> Kind<T> {
+impl<T> Probe<T> {
     /// The probe for output type `T`.
     #[doc(hidden)]
     pub const fn new() -> Self {
-        Kind(std::marker::PhantomData)
+        Probe(std::marker::PhantomData)
     }
 }
 
@@ -634,7 +634,7 @@ pub trait ViaHttpDetails<T> {
     fn enricher(&self) -> Option<Enricher<T>>;
 }
 
-impl<T, E> ViaHttpDetails<Result<T, E>> for &Kind<Result<T, E>>
+impl<T, E> ViaHttpDetails<Result<T, E>> for &Probe<Result<T, E>>
 where
     E: HttpErrorDetails + std::fmt::Display,
 {
@@ -652,7 +652,7 @@ pub trait ViaPlain<T> {
     }
 }
 
-impl<T> ViaPlain<T> for Kind<T> {}
+impl<T> ViaPlain<T> for Probe<T> {}
 
 fn enrich_result<T, E: HttpErrorDetails + std::fmt::Display>(
     out: &Result<T, E>,
@@ -668,5 +668,36 @@ fn enrich_result<T, E: HttpErrorDetails + std::fmt::Display>(
         captured.transport = e.transport_failure().or(captured.transport);
     }
 }
+
+/// For steps: a `Result<T, E: Display>` output says whether the step failed.
+#[doc(hidden)]
+pub trait ViaResultStep<T> {
+    /// The probe for `T`.
+    fn step_probe(&self) -> Option<fn(&T) -> Option<CapturedError>>;
+}
+
+impl<T, E: std::fmt::Display> ViaResultStep<Result<T, E>> for &Probe<Result<T, E>> {
+    fn step_probe(&self) -> Option<fn(&Result<T, E>) -> Option<CapturedError>> {
+        Some(|out| match out {
+            Ok(_) => None,
+            Err(e) => Some(CapturedError {
+                message: e.to_string(),
+                type_name: std::any::type_name::<E>().to_owned(),
+                ..CapturedError::default()
+            }),
+        })
+    }
+}
+
+/// For steps: any other output is a success.
+#[doc(hidden)]
+pub trait ViaPlainStep<T> {
+    /// No probe.
+    fn step_probe(&self) -> Option<fn(&T) -> Option<CapturedError>> {
+        None
+    }
+}
+
+impl<T> ViaPlainStep<T> for Probe<T> {}
 
 use crate::diagnostics::HttpErrorDetails;

@@ -6,6 +6,7 @@
 //!
 //! - [`config`]: the switches, read once from the environment or installed in code.
 //! - [`capture`]: the [`LlmResponse`] trait that reads a function's output.
+//! - [`context`]: trace ids and bound values (user, session, tenant, tags).
 //! - [`record`]: [`CallRecord`], the versioned schema of saved conversations.
 //! - [`diagnostics`]: what kind of failure an error is, and what to do about it.
 //! - `call` and `sinks` (private): the per-call state and where records go.
@@ -15,6 +16,7 @@
 
 pub mod capture;
 pub mod config;
+pub mod context;
 pub mod diagnostics;
 pub mod record;
 pub mod text;
@@ -24,6 +26,7 @@ mod sinks;
 
 pub use capture::{LlmResponse, ResponseInfo, ToolCall, Usage};
 pub use config::Config;
+pub use context::{Context, FutureExt};
 pub use diagnostics::{diagnose, diagnose_text, Diagnosis, ErrorClass, HttpErrorDetails};
 pub use llm_traced_macros::llm_traced;
 pub use record::{read_conversation, CallRecord, Status};
@@ -44,9 +47,12 @@ pub fn conversation_file_name(record: &CallRecord) -> String {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::call::{
-        quiet, run_sync, start, traced, CallState, Capture, Site, Traced, MARKER,
+        quiet, run_step, run_sync, start, traced, traced_step, CallState, Capture, Finish,
+        LlmFinish, Site, StepFinish, StepProbe, Traced, MARKER,
     };
-    pub use crate::capture::{Kind, LlmResponse, ViaHttpDetails, ViaPlain};
+    pub use crate::capture::{
+        LlmResponse, Probe, ViaHttpDetails, ViaPlain, ViaPlainStep, ViaResultStep,
+    };
     pub use tracing;
 
     pub use crate::__llm_traced_span as span;
@@ -57,13 +63,13 @@ pub mod __private {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __llm_traced_span {
-    ($name:literal) => {
+    ($name:literal, $otel_kind:literal) => {
         $crate::__private::tracing::span!(
             target: "llm_traced",
             $crate::__private::tracing::Level::INFO,
             $name,
             otel.name = $crate::__private::tracing::field::Empty,
-            otel.kind = "client",
+            otel.kind = $otel_kind,
             otel.status_code = $crate::__private::tracing::field::Empty,
             gen_ai.operation.name = $crate::__private::tracing::field::Empty,
             gen_ai.provider.name = $crate::__private::tracing::field::Empty,
@@ -77,6 +83,12 @@ macro_rules! __llm_traced_span {
             request_id = $crate::__private::tracing::field::Empty,
             latency_ms = $crate::__private::tracing::field::Empty,
             code.function = $crate::__private::tracing::field::Empty,
+            trace_id = $crate::__private::tracing::field::Empty,
+            span_id = $crate::__private::tracing::field::Empty,
+            parent_span_id = $crate::__private::tracing::field::Empty,
+            user_id = $crate::__private::tracing::field::Empty,
+            tenant_id = $crate::__private::tracing::field::Empty,
+            gen_ai.conversation.id = $crate::__private::tracing::field::Empty,
         )
     };
 }

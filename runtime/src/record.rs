@@ -5,6 +5,7 @@
 //! or [`read_conversation`]. New optional fields may appear within a schema
 //! version; a change that breaks readers bumps [`SCHEMA_VERSION`].
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -99,6 +100,37 @@ pub struct CallRecord {
     pub schema: u32,
     /// Unique, time-ordered id of this call (UUID v7).
     pub request_id: String,
+    /// The trace this call belongs to (W3C, 32 hex digits): the same for
+    /// every call of one user request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// This call's span (W3C, 16 hex digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
+    /// The enclosing call's span, or the remote caller's (`traceparent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_span_id: Option<String>,
+    /// The id of the HTTP request being served (`X-Request-ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_request_id: Option<String>,
+    /// `llm` for a model call; `chain`, `agent`, `tool` or `retrieval` for a step.
+    #[serde(default = "default_kind")]
+    pub kind: String,
+    /// The bound user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The bound session (`gen_ai.conversation.id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// The bound tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// The bound tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The bound metadata.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, Value>,
     /// The name given with `name = "…"`, else the function's name.
     pub name: String,
     /// The function's path (`my_app::llm::ask`).
@@ -163,6 +195,10 @@ impl CallRecord {
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
+}
+
+fn default_kind() -> String {
+    "llm".to_owned()
 }
 
 /// Reads a saved conversation file.

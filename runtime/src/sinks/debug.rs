@@ -40,7 +40,45 @@ pub(crate) fn render(config: &Config, r: &CallRecord) -> String {
     let max = config.debug_max_chars;
     let mut out = String::with_capacity(512);
     let _ = writeln!(out, "\n{RULE}");
-    let _ = writeln!(out, "LLM call  {}  ({})", r.name, r.function);
+    if r.kind != "llm" {
+        let _ = writeln!(out, "{} step  {}  ({})", r.kind, r.name, r.function);
+    } else {
+        let _ = writeln!(out, "LLM call  {}  ({})", r.name, r.function);
+    }
+    if let Some(trace) = &r.trace_id {
+        let mut line = format!("{trace} span {}", r.span_id.as_deref().unwrap_or("?"));
+        if let Some(parent) = &r.parent_span_id {
+            let _ = write!(line, " parent {parent}");
+        }
+        let _ = writeln!(out, "  trace     {line}");
+    }
+    let mut who = Vec::new();
+    for (label, value) in [
+        ("user", &r.user_id),
+        ("session", &r.session_id),
+        ("tenant", &r.tenant_id),
+    ] {
+        if let Some(v) = value {
+            who.push(format!("{label} {v}"));
+        }
+    }
+    if !r.tags.is_empty() {
+        who.push(format!("tags {}", r.tags.join(",")));
+    }
+    if !who.is_empty() {
+        let _ = writeln!(out, "  context   {}", who.join(" · "));
+    }
+    if r.kind != "llm" {
+        let _ = writeln!(
+            out,
+            "  status    {} · {}",
+            r.status.as_str(),
+            format_ms(r.latency_ms)
+        );
+        render_error(&mut out, r, max);
+        let _ = writeln!(out, "{RULE}");
+        return out;
+    }
     let mut model = r.request_model.clone().unwrap_or_else(|| "?".to_owned());
     if let Some(answered) = r
         .response_model
@@ -119,6 +157,12 @@ pub(crate) fn render(config: &Config, r: &CallRecord) -> String {
             let _ = writeln!(out, "  tool      {}", call.name);
         }
     }
+    render_error(&mut out, r, max);
+    let _ = writeln!(out, "{RULE}");
+    out
+}
+
+fn render_error(out: &mut String, r: &CallRecord, max: usize) {
     if let Some(error) = &r.error {
         let label = if r.status == Status::Cancelled {
             "cancelled"
@@ -150,8 +194,6 @@ pub(crate) fn render(config: &Config, r: &CallRecord) -> String {
             }
         }
     }
-    let _ = writeln!(out, "{RULE}");
-    out
 }
 
 /// `0.3 ms`, `12 ms`, `1.84 s`.

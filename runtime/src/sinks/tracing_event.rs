@@ -58,6 +58,13 @@ pub(crate) fn emit(span: &Span, record: &CallRecord) {
                 latency_ms = latency_ms,
                 code.function = record.function.as_str(),
                 status = record.status.as_str(),
+                kind = record.kind.as_str(),
+                trace_id = record.trace_id.as_deref(),
+                span_id = record.span_id.as_deref(),
+                parent_span_id = record.parent_span_id.as_deref(),
+                user_id = record.user_id.as_deref(),
+                tenant_id = record.tenant_id.as_deref(),
+                gen_ai.conversation.id = record.session_id.as_deref(),
                 "llm_request"
             )
         };
