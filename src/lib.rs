@@ -28,5 +28,8 @@ pub use llm_traced_runtime::{
 /// implement [`LlmResponse`]; the value is handed back untouched.
 pub use llm_traced_runtime::llm_traced;
 
+#[cfg(feature = "http")]
+pub use llm_traced_runtime::http;
+
 #[doc(hidden)]
 pub use llm_traced_runtime::__private;

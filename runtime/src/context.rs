@@ -239,6 +239,15 @@ impl Context {
         })
     }
 
+    /// A context in trace `trace_id`, with no parent span (an incoming
+    /// `X-Trace-ID`).
+    pub fn from_trace_id(trace_id: TraceId) -> Context {
+        Context::from_inner(Inner {
+            trace_id: Some(trace_id),
+            ..Inner::default()
+        })
+    }
+
     /// A context that continues a remote trace (an incoming `traceparent`).
     pub fn from_traceparent(parent: TraceParent) -> Context {
         Context::from_inner(Inner {

@@ -18,6 +18,8 @@ pub mod capture;
 pub mod config;
 pub mod context;
 pub mod diagnostics;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod record;
 pub mod text;
 
