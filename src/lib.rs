@@ -3,9 +3,10 @@
 #![forbid(unsafe_code)]
 
 pub use llm_traced_runtime::{
-    capture, config, context, conversation_file_name, diagnose, diagnose_text, diagnostics,
-    read_conversation, record, render_debug_block, text, CallRecord, Config, Diagnosis, ErrorClass,
-    HttpErrorDetails, LlmResponse, ResponseInfo, Status, ToolCall, Usage,
+    capture, config, context, conversation_file_name, diagnose, diagnose_text, diagnostics, levels,
+    log, pricing, read_conversation, record, redaction, render_debug_block, text, CallRecord,
+    Config, Diagnosis, ErrorClass, HttpErrorDetails, LlmResponse, ResponseInfo, Status, ToolCall,
+    Usage,
 };
 
 /// Instruments a function that calls a large language model.
@@ -30,6 +31,9 @@ pub use llm_traced_runtime::llm_traced;
 
 #[cfg(feature = "http")]
 pub use llm_traced_runtime::http;
+
+#[cfg(feature = "subscriber")]
+pub use llm_traced_runtime::subscriber::{self, init};
 
 #[doc(hidden)]
 pub use llm_traced_runtime::__private;

@@ -97,17 +97,13 @@ async fn a_request_rebuilt_from_saved_files_into_its_tree() {
     assert_eq!(roots.len(), 1);
     let chain = roots[0];
     assert_eq!(
-        (
-            chain.name.as_str(),
-            chain.kind.as_str(),
-            chain.operation.as_str()
-        ),
+        (&*chain.name, &*chain.kind, &*chain.operation),
         ("tree_chain", "chain", "chain")
     );
     assert!(chain.usage.is_none(), "a step records no usage");
     let mut under_chain: Vec<(&str, &str)> = children[&chain.span_id]
         .iter()
-        .map(|r| (r.name.as_str(), r.kind.as_str()))
+        .map(|r| (&*r.name, &*r.kind))
         .collect();
     under_chain.sort();
     assert_eq!(

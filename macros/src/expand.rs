@@ -211,6 +211,7 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
                 provider: #provider,
                 model: #model_site,
                 kind: #kind,
+                function_cache: #private::OnceLock::new(),
             };
             let #state = if #private::quiet() {
                 ::core::option::Option::None

@@ -23,7 +23,7 @@ use tracing::Span;
 use crate::capture::{Enricher, LlmResponse, ResponseInfo};
 use crate::config::{self, Config};
 use crate::context::{Context, SpanId, TraceId};
-use crate::record::{CallRecord, ErrorRecord, ResponseContent, Status, SCHEMA_VERSION};
+use crate::record::{CallRecord, ErrorRecord, ResponseContent, Status, Text, SCHEMA_VERSION};
 use crate::sinks;
 
 /// What the macro knows about an instrumented function at compile time.
@@ -43,6 +43,8 @@ pub struct Site {
     /// `llm` for a model call; `chain`, `agent`, `tool` or `retrieval` for a
     /// step around model calls (timing and errors, no usage).
     pub kind: &'static str,
+    /// [`Site::function`], computed once.
+    pub function_cache: std::sync::OnceLock<String>,
 }
 
 /// The marker item's name in generated code; [`Site::function`] strips it.
@@ -50,7 +52,11 @@ pub const MARKER: &str = "__llm_traced_here";
 
 impl Site {
     /// The function's path, e.g. `my_app::Client::ask`.
-    pub fn function(&self) -> String {
+    pub fn function(&'static self) -> &'static str {
+        self.function_cache.get_or_init(|| self.compute_function())
+    }
+
+    fn compute_function(&self) -> String {
         let raw = (self.path)();
         let raw = raw.strip_suffix(MARKER).unwrap_or(raw);
         let raw = raw.strip_suffix("::").unwrap_or(raw);
@@ -142,6 +148,8 @@ where
     state
 }
 
+// The state is boxed from its start to its end: ending it consumes the box.
+#[allow(clippy::boxed_local)]
 impl CallState {
     #[inline(never)]
     fn begin(site: &'static Site, span: Span, config: Option<&'static Config>) -> Box<Self> {
@@ -201,7 +209,7 @@ impl CallState {
         if let Some(tenant) = self.context.tenant_id() {
             span.record("tenant_id", tenant);
         }
-        span.record("code.function", self.site.function().as_str());
+        span.record("code.function", self.site.function());
     }
 
     /// The span of this call.
@@ -211,8 +219,13 @@ impl CallState {
 
     /// Ends the call with its output.
     pub fn finish<T: LlmResponse>(mut self: Box<Self>, output: &T, enrich: Option<Enricher<T>>) {
+        let wants_content = self.config.is_some_and(Config::wants_response);
         let captured = catch_unwind(AssertUnwindSafe(|| {
-            let mut info = ResponseInfo::default();
+            let mut info = if wants_content {
+                ResponseInfo::default()
+            } else {
+                ResponseInfo::metadata_only()
+            };
             output.capture(&mut info);
             if let Some(enrich) = enrich {
                 enrich(output, &mut info);
@@ -315,16 +328,16 @@ impl CallState {
             span_id: self.context.span_id().map(|s| s.to_string()),
             parent_span_id: self.parent_span_id.map(|s| s.to_string()),
             http_request_id: self.context.request_id().map(str::to_owned),
-            kind: self.site.kind.to_owned(),
+            kind: Text::Borrowed(self.site.kind),
             user_id: bound.user_id,
             session_id: bound.session_id,
             tenant_id: bound.tenant_id,
             tags: bound.tags,
             metadata: bound.metadata,
-            name: self.site.name.to_owned(),
-            function: self.site.function(),
-            operation: self.site.operation.to_owned(),
-            provider: self.site.provider.map(str::to_owned),
+            name: Text::Borrowed(self.site.name),
+            function: Text::Borrowed(self.site.function()),
+            operation: Text::Borrowed(self.site.operation),
+            provider: self.site.provider.map(Text::Borrowed),
             request_model: self.model.take(),
             response_model: info.model,
             response_id: info.id,
@@ -338,7 +351,33 @@ impl CallState {
             usage: info.usage,
             finish_reasons: info.finish_reasons,
             error,
+            cost_usd: None,
+            level: Text::Borrowed("info"),
+            warnings: Vec::new(),
         };
+        let mut record = record;
+        crate::redaction_pass::apply(&mut record, config);
+        let price = match (&record.response_model, &record.request_model) {
+            (Some(m), _) | (None, Some(m)) => crate::pricing::lookup(m),
+            _ => None,
+        }
+        .or_else(|| {
+            record
+                .request_model
+                .as_deref()
+                .and_then(crate::pricing::lookup)
+        });
+        if record.kind == "llm" {
+            record.cost_usd = price
+                .zip(record.usage.as_ref())
+                .and_then(|(p, u)| p.cost(u));
+        }
+        crate::levels::assess(
+            &mut record,
+            config,
+            price,
+            self.site as *const Site as usize,
+        );
         sinks::tracing_event::emit(&self.span, &record);
         if let Some(config) = config {
             if config.debug {
@@ -346,6 +385,9 @@ impl CallState {
             }
             if config.save_conversations {
                 sinks::conversation::save(config, &record);
+            }
+            if config.log_file.is_some() {
+                sinks::log::submit(config, record);
             }
         }
     }

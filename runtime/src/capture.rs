@@ -160,9 +160,25 @@ pub struct ResponseInfo {
     pub choices: Vec<Choice>,
     /// The error, when the call failed.
     pub error: Option<CapturedError>,
+    skip_content: bool,
 }
 
 impl ResponseInfo {
+    /// Whether any output will show the response's text and tool arguments.
+    /// When not, an implementation may leave [`text`](Self::text), choice
+    /// texts and tool-call arguments out: they would be thrown away.
+    pub fn wants_content(&self) -> bool {
+        !self.skip_content
+    }
+
+    /// A `ResponseInfo` that says no content is wanted.
+    pub fn metadata_only() -> Self {
+        ResponseInfo {
+            skip_content: true,
+            ..ResponseInfo::default()
+        }
+    }
+
     /// Whether the call failed.
     pub fn is_error(&self) -> bool {
         self.error.is_some()
@@ -224,7 +240,9 @@ impl<T: LlmResponse, E: std::fmt::Display> LlmResponse for Result<T, E> {
 
 impl LlmResponse for str {
     fn capture(&self, info: &mut ResponseInfo) {
-        info.text = Some(self.to_owned());
+        if info.wants_content() {
+            info.text = Some(self.to_owned());
+        }
     }
 }
 
@@ -299,42 +317,62 @@ fn arguments_text(v: Option<&Value>) -> String {
 }
 
 fn openai_chat(v: &Value, info: &mut ResponseInfo) {
-    info.model = str_at(v, "model");
-    info.id = str_at(v, "id");
-    if let Some(usage) = v.get("usage").filter(|u| u.is_object()) {
-        info.usage = Some(Usage {
-            input_tokens: u64_at(usage, &["prompt_tokens"]),
-            output_tokens: u64_at(usage, &["completion_tokens"]),
-            total_tokens: u64_at(usage, &["total_tokens"]),
-            cached_input_tokens: u64_at(usage, &["prompt_tokens_details", "cached_tokens"]),
-            cache_creation_input_tokens: None,
-            reasoning_tokens: u64_at(usage, &["completion_tokens_details", "reasoning_tokens"]),
-        });
+    // One pass over each object rather than a lookup per field: this runs on
+    // every recorded call.
+    let Some(obj) = v.as_object() else { return };
+    let mut choices: &[Value] = &[];
+    for (key, value) in obj {
+        match key.as_str() {
+            "model" => info.model = value.as_str().map(str::to_owned),
+            "id" => info.id = value.as_str().map(str::to_owned),
+            "usage" => info.usage = openai_usage(value),
+            "choices" => choices = value.as_array().map(Vec::as_slice).unwrap_or(&[]),
+            _ => {}
+        }
     }
-    let choices = v
-        .get("choices")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
     for (position, choice) in choices.iter().enumerate() {
-        let index = u64_at(choice, &["index"]).unwrap_or(position as u64) as u32;
-        let finish = str_at(choice, "finish_reason");
-        let message = choice.get("message");
+        let Some(choice) = choice.as_object() else {
+            continue;
+        };
+        let (mut index, mut finish, mut message, mut legacy_text) =
+            (position as u32, None, None, None);
+        for (key, value) in choice {
+            match key.as_str() {
+                "index" => index = value.as_u64().map_or(index, |i| i as u32),
+                "finish_reason" => finish = value.as_str().map(str::to_owned),
+                "message" => message = value.as_object(),
+                "text" => legacy_text = value.as_str(),
+                _ => {}
+            }
+        }
+        let (mut content, mut refusal, mut tool_calls, mut function_call) =
+            (None, None, None, None);
+        for (key, value) in message.into_iter().flatten() {
+            match key.as_str() {
+                "content" => content = Some(value),
+                "refusal" => refusal = value.as_str(),
+                "tool_calls" => tool_calls = value.as_array(),
+                "function_call" => function_call = Some(value),
+                _ => {}
+            }
+        }
         // Chat completions carry `message.content`; legacy completions `text`.
-        let text = message
-            .and_then(|m| m.get("content"))
-            .and_then(content_text)
-            .or_else(|| str_at(choice, "text"));
+        let text = if info.wants_content() {
+            content
+                .and_then(content_text)
+                .or_else(|| legacy_text.map(str::to_owned))
+        } else {
+            None
+        };
         if let Some(reason) = &finish {
             info.finish_reasons.push(reason.clone());
         }
         if position == 0 {
-            info.text = text.clone();
-            info.refusal = message.and_then(|m| str_at(m, "refusal"));
-            if let Some(calls) = message
-                .and_then(|m| m.get("tool_calls"))
-                .and_then(Value::as_array)
-            {
+            if info.wants_content() {
+                info.text = text.clone();
+            }
+            info.refusal = refusal.map(str::to_owned);
+            if let Some(calls) = tool_calls {
                 for call in calls {
                     let function = call.get("function");
                     info.tool_calls.push(ToolCall {
@@ -343,7 +381,7 @@ fn openai_chat(v: &Value, info: &mut ResponseInfo) {
                         arguments: arguments_text(function.and_then(|f| f.get("arguments"))),
                     });
                 }
-            } else if let Some(call) = message.and_then(|m| m.get("function_call")) {
+            } else if let Some(call) = function_call {
                 // The deprecated single `function_call`.
                 info.tool_calls.push(ToolCall {
                     id: None,
@@ -360,6 +398,26 @@ fn openai_chat(v: &Value, info: &mut ResponseInfo) {
             });
         }
     }
+}
+
+fn openai_usage(usage: &Value) -> Option<Usage> {
+    let usage = usage.as_object()?;
+    let mut out = Usage::default();
+    for (key, value) in usage {
+        match key.as_str() {
+            "prompt_tokens" => out.input_tokens = value.as_u64(),
+            "completion_tokens" => out.output_tokens = value.as_u64(),
+            "total_tokens" => out.total_tokens = value.as_u64(),
+            "prompt_tokens_details" => {
+                out.cached_input_tokens = value.get("cached_tokens").and_then(Value::as_u64)
+            }
+            "completion_tokens_details" => {
+                out.reasoning_tokens = value.get("reasoning_tokens").and_then(Value::as_u64)
+            }
+            _ => {}
+        }
+    }
+    Some(out)
 }
 
 /// Message content that is either text or a list of parts with `text`.
@@ -426,7 +484,7 @@ fn openai_responses(v: &Value, info: &mut ResponseInfo) {
             _ => {}
         }
     }
-    if has_text {
+    if has_text && info.wants_content() {
         info.text = Some(text);
     } else if let Some(t) = str_at(v, "output_text") {
         info.text = Some(t);
@@ -485,7 +543,7 @@ fn anthropic_message(v: &Value, info: &mut ResponseInfo) {
             _ => {}
         }
     }
-    if has_text {
+    if has_text && info.wants_content() {
         info.text = Some(text);
     }
     if let Some(reason) = str_at(v, "stop_reason") {
@@ -554,7 +612,7 @@ fn gemini(v: &Value, info: &mut ResponseInfo) {
         if let Some(reason) = &finish {
             info.finish_reasons.push(reason.clone());
         }
-        if position == 0 {
+        if position == 0 && info.wants_content() {
             info.text = text.clone();
         }
         if candidates.len() > 1 {

@@ -8,6 +8,19 @@
 //! | `LLM_LOG_RESPONSES` | off | response text likewise |
 //! | `LLM_SAVE_CONVERSATIONS` | off | one JSON file per call |
 //! | `LLM_CONVERSATIONS_DIR` | `./llm_conversations` | where those files go |
+//! | `LLM_LOG_FILE` | none | the JSON-lines log: one line per call (`{tenant}` in the path: a file per tenant) |
+//! | `LLM_LOG_MAX_BYTES` | none | rotate the log when it would pass this size |
+//! | `LLM_LOG_ROTATE_DAILY` | off | rotate the log at each UTC day |
+//! | `LLM_LOG_KEEP` | `7` | rotated files kept per log file |
+//! | `LLM_LOG_DEFAULT_TENANT` | `_default` | the `{tenant}` of records with no tenant |
+//! | `LLM_LOG_LOSSY` | off | when the log's queue is full, drop (and count) instead of waiting |
+//! | `LLM_LOG_QUEUE` | `16384` | records the log's queue holds |
+//! | `LLM_SLOW_MS` | `10000` | a call slower than this is logged at WARN |
+//! | `LLM_COST_BUDGET_USD` | none | one ERROR event `llm_budget_exceeded` when the process's cost passes it |
+//! | `LLM_PRICING_FILE` | none | JSON price table that overrides and extends the built-in one |
+//! | `LLM_REDACT` | on | mask personal data in recorded content (secrets are masked always) |
+//! | `LLM_MAX_CONTENT_CHARS` | `8000` | longest content field in a log line |
+//! | `LLM_SAMPLE_RATE` | `1` | share of traces whose content the log keeps (metadata always) |
 //!
 //! Switches accept `1/0`, `true/false`, `yes/no` and `on/off` in any case. Any
 //! other value gives one warning on stderr naming the variable and the value,
@@ -23,6 +36,16 @@ use once_cell::sync::OnceCell;
 
 /// Default for [`Config::conversations_dir`].
 pub const DEFAULT_CONVERSATIONS_DIR: &str = "./llm_conversations";
+/// Default for [`Config::log_keep`].
+pub const DEFAULT_LOG_KEEP: usize = 7;
+/// Default for [`Config::log_default_tenant`].
+pub const DEFAULT_TENANT: &str = "_default";
+/// Default for [`Config::log_queue`].
+pub const DEFAULT_LOG_QUEUE: usize = 16_384;
+/// Default for [`Config::slow_ms`].
+pub const DEFAULT_SLOW_MS: f64 = 10_000.0;
+/// Default for [`Config::max_content_chars`].
+pub const DEFAULT_MAX_CONTENT_CHARS: usize = 8_000;
 /// Default for [`Config::debug_max_chars`].
 pub const DEFAULT_DEBUG_MAX_CHARS: usize = 500;
 
@@ -72,6 +95,35 @@ pub struct Config {
     pub debug_max_chars: usize,
     /// Where debug blocks go.
     pub debug_output: DebugOutput,
+    /// The JSON-lines log (`LLM_LOG_FILE`); `{tenant}` in the path makes one
+    /// file per tenant.
+    pub log_file: Option<PathBuf>,
+    /// Rotate a log file when a line would take it past this size (`LLM_LOG_MAX_BYTES`).
+    pub log_max_bytes: Option<u64>,
+    /// Rotate log files at each UTC day (`LLM_LOG_ROTATE_DAILY`).
+    pub log_rotate_daily: bool,
+    /// Rotated files kept per log file (`LLM_LOG_KEEP`).
+    pub log_keep: usize,
+    /// The `{tenant}` of records that have none (`LLM_LOG_DEFAULT_TENANT`).
+    pub log_default_tenant: String,
+    /// Drop records (and count them) rather than wait when the queue is full
+    /// (`LLM_LOG_LOSSY`).
+    pub log_lossy: bool,
+    /// Records the log's queue holds before callers wait (or drops begin).
+    pub log_queue: usize,
+    /// Calls slower than this, in milliseconds, are logged at WARN (`LLM_SLOW_MS`).
+    pub slow_ms: f64,
+    /// The process-wide cost budget in USD (`LLM_COST_BUDGET_USD`).
+    pub cost_budget_usd: Option<f64>,
+    /// A JSON price table overriding and extending the built-in one (`LLM_PRICING_FILE`).
+    pub pricing_file: Option<PathBuf>,
+    /// Mask personal data in recorded content (`LLM_REDACT`); secrets are
+    /// masked whatever this says.
+    pub redact: bool,
+    /// Longest content field in a log line, in characters (`LLM_MAX_CONTENT_CHARS`).
+    pub max_content_chars: usize,
+    /// Share of traces whose content the log keeps, in [0, 1] (`LLM_SAMPLE_RATE`).
+    pub sample_rate: f64,
 }
 
 impl Default for Config {
@@ -85,6 +137,19 @@ impl Default for Config {
             conversations_dir: PathBuf::from(DEFAULT_CONVERSATIONS_DIR),
             debug_max_chars: DEFAULT_DEBUG_MAX_CHARS,
             debug_output: DebugOutput::Stderr,
+            log_file: None,
+            log_max_bytes: None,
+            log_rotate_daily: false,
+            log_keep: DEFAULT_LOG_KEEP,
+            log_default_tenant: DEFAULT_TENANT.to_owned(),
+            log_lossy: false,
+            log_queue: DEFAULT_LOG_QUEUE,
+            slow_ms: DEFAULT_SLOW_MS,
+            cost_budget_usd: None,
+            pricing_file: None,
+            redact: true,
+            max_content_chars: DEFAULT_MAX_CONTENT_CHARS,
+            sample_rate: 1.0,
         }
     }
 }
@@ -96,14 +161,18 @@ pub struct EnvWarning {
     pub variable: String,
     /// The value it had.
     pub value: String,
+    /// What was expected.
+    pub expected: &'static str,
 }
+
+const SWITCH: &str = "1/0, true/false, yes/no or on/off";
 
 impl fmt::Display for EnvWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "llm-traced: ignoring {}={:?}: expected 1/0, true/false, yes/no or on/off; using the default",
-            self.variable, self.value
+            "llm-traced: ignoring {}={:?}: expected {}; using the default",
+            self.variable, self.value, self.expected
         )
     }
 }
@@ -148,24 +217,112 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> (Self, Vec<EnvWarning>) {
         let mut config = Config::default();
         let mut warnings = Vec::new();
-        let mut switch = |name: &str, slot: &mut bool| {
+        // Reads variable `name` with `parse`; a value it rejects is a warning.
+        let mut read = |name: &str, expected: &'static str, parse: &mut dyn FnMut(&str) -> bool| {
             if let Some(value) = lookup(name) {
-                match parse_switch(&value) {
-                    Some(on) => *slot = on,
-                    None => warnings.push(EnvWarning {
+                if !parse(&value) {
+                    warnings.push(EnvWarning {
                         variable: name.to_owned(),
                         value,
-                    }),
+                        expected,
+                    });
                 }
             }
         };
-        switch("LLM_DEBUG", &mut config.debug);
-        switch("LLM_LOG_PROMPTS", &mut config.log_prompts);
-        switch("LLM_LOG_RESPONSES", &mut config.log_responses);
-        switch("LLM_SAVE_CONVERSATIONS", &mut config.save_conversations);
-        if let Some(dir) = lookup("LLM_CONVERSATIONS_DIR").filter(|d| !d.trim().is_empty()) {
-            config.conversations_dir = PathBuf::from(dir);
+        fn set<T>(slot: &mut T, value: Option<T>) -> bool {
+            value.map(|v| *slot = v).is_some()
         }
+        let path = |v: &str| (!v.trim().is_empty()).then(|| PathBuf::from(v));
+        read("LLM_DEBUG", SWITCH, &mut |v| {
+            set(&mut config.debug, parse_switch(v))
+        });
+        read("LLM_LOG_PROMPTS", SWITCH, &mut |v| {
+            set(&mut config.log_prompts, parse_switch(v))
+        });
+        read("LLM_LOG_RESPONSES", SWITCH, &mut |v| {
+            set(&mut config.log_responses, parse_switch(v))
+        });
+        read("LLM_SAVE_CONVERSATIONS", SWITCH, &mut |v| {
+            set(&mut config.save_conversations, parse_switch(v))
+        });
+        read("LLM_LOG_ROTATE_DAILY", SWITCH, &mut |v| {
+            set(&mut config.log_rotate_daily, parse_switch(v))
+        });
+        read("LLM_LOG_LOSSY", SWITCH, &mut |v| {
+            set(&mut config.log_lossy, parse_switch(v))
+        });
+        read("LLM_REDACT", SWITCH, &mut |v| {
+            set(&mut config.redact, parse_switch(v))
+        });
+        read("LLM_CONVERSATIONS_DIR", "a directory", &mut |v| {
+            set(&mut config.conversations_dir, path(v))
+        });
+        read("LLM_LOG_FILE", "a file path", &mut |v| {
+            set(&mut config.log_file, path(v).map(Some))
+        });
+        read("LLM_PRICING_FILE", "a file path", &mut |v| {
+            set(&mut config.pricing_file, path(v).map(Some))
+        });
+        read("LLM_LOG_DEFAULT_TENANT", "a name", &mut |v| {
+            set(
+                &mut config.log_default_tenant,
+                (!v.trim().is_empty()).then(|| v.trim().to_owned()),
+            )
+        });
+        read(
+            "LLM_LOG_MAX_BYTES",
+            "a positive number of bytes",
+            &mut |v| {
+                set(
+                    &mut config.log_max_bytes,
+                    v.trim().parse::<u64>().ok().filter(|n| *n > 0).map(Some),
+                )
+            },
+        );
+        read("LLM_LOG_QUEUE", "a positive number of records", &mut |v| {
+            set(
+                &mut config.log_queue,
+                v.trim().parse::<usize>().ok().filter(|n| *n > 0),
+            )
+        });
+        read("LLM_LOG_KEEP", "a number of files", &mut |v| {
+            set(&mut config.log_keep, v.trim().parse::<usize>().ok())
+        });
+        read("LLM_SLOW_MS", "a number of milliseconds", &mut |v| {
+            set(
+                &mut config.slow_ms,
+                v.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|n| n.is_finite() && *n >= 0.0),
+            )
+        });
+        read("LLM_COST_BUDGET_USD", "an amount in USD", &mut |v| {
+            let amount = v.trim().trim_start_matches('$').parse::<f64>().ok();
+            set(
+                &mut config.cost_budget_usd,
+                amount.filter(|n| n.is_finite() && *n >= 0.0).map(Some),
+            )
+        });
+        read(
+            "LLM_MAX_CONTENT_CHARS",
+            "a number of characters",
+            &mut |v| {
+                set(
+                    &mut config.max_content_chars,
+                    v.trim().parse::<usize>().ok(),
+                )
+            },
+        );
+        read("LLM_SAMPLE_RATE", "a number between 0 and 1", &mut |v| {
+            set(
+                &mut config.sample_rate,
+                v.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|r| (0.0..=1.0).contains(r)),
+            )
+        });
         (config, warnings)
     }
 
@@ -211,20 +368,102 @@ impl Config {
         self
     }
 
+    /// Sets [`log_file`](Config::log_file).
+    pub fn log_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.log_file = Some(path.into());
+        self
+    }
+
+    /// Sets [`log_max_bytes`](Config::log_max_bytes).
+    pub fn log_max_bytes(mut self, bytes: u64) -> Self {
+        self.log_max_bytes = Some(bytes);
+        self
+    }
+
+    /// Sets [`log_rotate_daily`](Config::log_rotate_daily).
+    pub fn log_rotate_daily(mut self, on: bool) -> Self {
+        self.log_rotate_daily = on;
+        self
+    }
+
+    /// Sets [`log_keep`](Config::log_keep).
+    pub fn log_keep(mut self, files: usize) -> Self {
+        self.log_keep = files;
+        self
+    }
+
+    /// Sets [`log_default_tenant`](Config::log_default_tenant).
+    pub fn log_default_tenant(mut self, name: impl Into<String>) -> Self {
+        self.log_default_tenant = name.into();
+        self
+    }
+
+    /// Sets [`log_lossy`](Config::log_lossy).
+    pub fn log_lossy(mut self, on: bool) -> Self {
+        self.log_lossy = on;
+        self
+    }
+
+    /// Sets [`log_queue`](Config::log_queue) (at least 1).
+    pub fn log_queue(mut self, records: usize) -> Self {
+        self.log_queue = records.max(1);
+        self
+    }
+
+    /// Sets [`slow_ms`](Config::slow_ms).
+    pub fn slow_ms(mut self, ms: f64) -> Self {
+        self.slow_ms = ms;
+        self
+    }
+
+    /// Sets [`cost_budget_usd`](Config::cost_budget_usd).
+    pub fn cost_budget_usd(mut self, usd: f64) -> Self {
+        self.cost_budget_usd = Some(usd);
+        self
+    }
+
+    /// Sets [`pricing_file`](Config::pricing_file).
+    pub fn pricing_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.pricing_file = Some(path.into());
+        self
+    }
+
+    /// Sets [`redact`](Config::redact).
+    pub fn redact(mut self, on: bool) -> Self {
+        self.redact = on;
+        self
+    }
+
+    /// Sets [`max_content_chars`](Config::max_content_chars).
+    pub fn max_content_chars(mut self, chars: usize) -> Self {
+        self.max_content_chars = chars;
+        self
+    }
+
+    /// Sets [`sample_rate`](Config::sample_rate), clamped to [0, 1].
+    pub fn sample_rate(mut self, rate: f64) -> Self {
+        self.sample_rate = if rate.is_nan() {
+            1.0
+        } else {
+            rate.clamp(0.0, 1.0)
+        };
+        self
+    }
+
     /// Whether any output is on: when not, instrumented calls do nothing but
     /// check this once.
     pub fn any_output(&self) -> bool {
-        self.debug || self.save_conversations
+        self.debug || self.save_conversations || self.log_file.is_some()
     }
 
     /// Whether some output records message content.
     pub fn wants_messages(&self) -> bool {
-        self.save_conversations || (self.debug && self.log_prompts)
+        self.save_conversations || (self.log_prompts && (self.debug || self.log_file.is_some()))
     }
 
     /// Whether some output records response content.
     pub fn wants_response(&self) -> bool {
-        self.save_conversations || (self.debug && self.log_responses)
+        self.save_conversations || (self.log_responses && (self.debug || self.log_file.is_some()))
     }
 
     /// Makes this the process's configuration. It must come before the first
@@ -315,6 +554,52 @@ mod tests {
         assert!(
             text.contains("LLM_DEBUG") && text.contains("\"maybe\""),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn numbers_and_paths_from_env() {
+        let (config, warnings) = Config::from_lookup(lookup(&[
+            ("LLM_LOG_FILE", "/var/log/llm/{tenant}.jsonl"),
+            ("LLM_LOG_MAX_BYTES", "1048576"),
+            ("LLM_LOG_KEEP", "3"),
+            ("LLM_SLOW_MS", "2500"),
+            ("LLM_COST_BUDGET_USD", "$12.50"),
+            ("LLM_SAMPLE_RATE", "0.25"),
+            ("LLM_REDACT", "false"),
+            ("LLM_MAX_CONTENT_CHARS", "100"),
+        ]));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(
+            config.log_file,
+            Some(PathBuf::from("/var/log/llm/{tenant}.jsonl"))
+        );
+        assert_eq!(config.log_max_bytes, Some(1_048_576));
+        assert_eq!(config.log_keep, 3);
+        assert_eq!(config.slow_ms, 2500.0);
+        assert_eq!(config.cost_budget_usd, Some(12.5));
+        assert_eq!(config.sample_rate, 0.25);
+        assert!(!config.redact);
+        assert_eq!(config.max_content_chars, 100);
+        assert!(config.any_output());
+    }
+
+    #[test]
+    fn bad_numbers_warn_and_keep_defaults() {
+        let (config, warnings) = Config::from_lookup(lookup(&[
+            ("LLM_SAMPLE_RATE", "1.5"),
+            ("LLM_LOG_MAX_BYTES", "-3"),
+            ("LLM_SLOW_MS", "fast"),
+        ]));
+        assert_eq!(warnings.len(), 3);
+        assert_eq!(config.sample_rate, 1.0);
+        assert_eq!(config.log_max_bytes, None);
+        assert_eq!(config.slow_ms, DEFAULT_SLOW_MS);
+        let text: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+        assert!(
+            text.iter()
+                .any(|t| t.contains("LLM_SAMPLE_RATE") && t.contains("between 0 and 1")),
+            "{text:?}"
         );
     }
 

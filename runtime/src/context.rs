@@ -101,11 +101,17 @@ fn parse_hex(hex: &str, out: &mut [u8]) -> Option<()> {
     Some(())
 }
 
+/// Lowercase hex of up to 16 bytes, without the formatting machinery (ids
+/// are formatted on every recorded call).
 fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
-    for b in bytes {
-        write!(f, "{b:02x}")?;
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 32];
+    for (i, b) in bytes.iter().enumerate().take(16) {
+        buf[2 * i] = DIGITS[usize::from(b >> 4)];
+        buf[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
     }
-    Ok(())
+    let text = std::str::from_utf8(&buf[..bytes.len().min(16) * 2]).map_err(|_| fmt::Error)?;
+    f.write_str(text)
 }
 
 impl fmt::Display for TraceId {

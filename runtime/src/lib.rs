@@ -12,15 +12,22 @@
 //! - `call` and `sinks` (private): the per-call state and where records go.
 
 #![warn(missing_docs, unreachable_pub)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod capture;
 pub mod config;
 pub mod context;
 pub mod diagnostics;
+mod exit;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod levels;
+pub mod pricing;
 pub mod record;
+pub mod redaction;
+mod redaction_pass;
+#[cfg(feature = "subscriber")]
+pub mod subscriber;
 pub mod text;
 
 mod call;
@@ -32,6 +39,38 @@ pub use context::{Context, FutureExt};
 pub use diagnostics::{diagnose, diagnose_text, Diagnosis, ErrorClass, HttpErrorDetails};
 pub use llm_traced_macros::llm_traced;
 pub use record::{read_conversation, CallRecord, Status};
+
+/// The structured log (`LLM_LOG_FILE`): flushing and counters.
+pub mod log {
+    pub use crate::sinks::log::{
+        dropped, flush_timeout, rotated_files, sanitize_tenant, tenant_path, written,
+    };
+
+    /// Waits until every record handed to the log so far is written and
+    /// flushed (at most 30 seconds). True when it was.
+    pub fn flush() -> bool {
+        flush_timeout(std::time::Duration::from_secs(30))
+    }
+
+    /// Flushes the log when dropped: keep it alive in `main`.
+    #[must_use = "the log is flushed when the guard is dropped"]
+    #[derive(Debug, Default)]
+    pub struct LogGuard {
+        _private: (),
+    }
+
+    /// A guard that flushes the log when dropped. (The log is also flushed
+    /// when the process exits normally.)
+    pub fn guard() -> LogGuard {
+        LogGuard { _private: () }
+    }
+
+    impl Drop for LogGuard {
+        fn drop(&mut self) {
+            flush();
+        }
+    }
+}
 
 /// Renders the debug block `LLM_DEBUG` prints for a record.
 pub fn render_debug_block(config: &Config, record: &CallRecord) -> String {
@@ -55,6 +94,7 @@ pub mod __private {
     pub use crate::capture::{
         LlmResponse, Probe, ViaHttpDetails, ViaPlain, ViaPlainStep, ViaResultStep,
     };
+    pub use std::sync::OnceLock;
     pub use tracing;
 
     pub use crate::__llm_traced_span as span;

@@ -15,6 +15,10 @@ use serde_json::Value;
 use crate::capture::{CapturedError, Choice, ToolCall, Usage};
 use crate::diagnostics::Diagnosis;
 
+/// A record's text field: borrowed from the call site when it is known at
+/// compile time (no allocation per call), owned when read back.
+pub type Text = std::borrow::Cow<'static, str>;
+
 /// The schema version written in every record's `schema` field.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -76,6 +80,15 @@ pub struct ErrorRecord {
     /// What kind of failure it is, what to do, and whether to retry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<Diagnosis>,
+    /// Whether a retry can help (in log lines, which leave out the diagnosis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retryable: Option<bool>,
+    /// The delay the provider asked for (in log lines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    /// The provider's error code (in log lines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 impl ErrorRecord {
@@ -89,6 +102,7 @@ impl ErrorRecord {
             message: e.message,
             http_status: diagnosis.http_status.or(e.http_status),
             diagnosis: Some(diagnosis),
+            ..ErrorRecord::default()
         }
     }
 }
@@ -115,7 +129,7 @@ pub struct CallRecord {
     pub http_request_id: Option<String>,
     /// `llm` for a model call; `chain`, `agent`, `tool` or `retrieval` for a step.
     #[serde(default = "default_kind")]
-    pub kind: String,
+    pub kind: Text,
     /// The bound user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
@@ -132,14 +146,14 @@ pub struct CallRecord {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, Value>,
     /// The name given with `name = "…"`, else the function's name.
-    pub name: String,
+    pub name: Text,
     /// The function's path (`my_app::llm::ask`).
-    pub function: String,
+    pub function: Text,
     /// `gen_ai.operation.name`: `chat`, `text_completion`, `embeddings`, …
-    pub operation: String,
+    pub operation: Text,
     /// `gen_ai.provider.name`: `openai`, `anthropic`, …
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
+    pub provider: Option<Text>,
     /// The model asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_model: Option<String>,
@@ -177,6 +191,17 @@ pub struct CallRecord {
     /// The error, when the call did not succeed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorRecord>,
+    /// The estimated cost in USD, from the price table; absent (never 0) for
+    /// a model the table does not know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// `info`, `warn` or `error`, as in the seed's table of levels.
+    #[serde(default = "default_level")]
+    pub level: Text,
+    /// Why the level is `warn`: `slow`, `truncated`, `content_filtered`,
+    /// `near_context_limit`, `retry`, `budget_exceeded`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl CallRecord {
@@ -197,8 +222,12 @@ impl CallRecord {
     }
 }
 
-fn default_kind() -> String {
-    "llm".to_owned()
+fn default_level() -> Text {
+    Text::Borrowed("info")
+}
+
+fn default_kind() -> Text {
+    Text::Borrowed("llm")
 }
 
 /// Reads a saved conversation file.

@@ -111,14 +111,10 @@ pub fn run_child(name: &str, env: &[(&str, &str)]) -> std::process::Output {
     let exe = std::env::current_exe().unwrap();
     let mut cmd = std::process::Command::new(exe);
     cmd.args([name, "--exact", "--nocapture", "--test-threads=1"]);
-    for var in [
-        "LLM_DEBUG",
-        "LLM_LOG_PROMPTS",
-        "LLM_LOG_RESPONSES",
-        "LLM_SAVE_CONVERSATIONS",
-        "LLM_CONVERSATIONS_DIR",
-    ] {
-        cmd.env_remove(var);
+    for (var, _) in std::env::vars() {
+        if var.starts_with("LLM_") {
+            cmd.env_remove(var);
+        }
     }
     cmd.envs(env.iter().copied()).env("LLM_TRACED_CHILD", "1");
     let out = cmd.output().unwrap();
@@ -134,4 +130,16 @@ pub fn run_child(name: &str, env: &[(&str, &str)]) -> std::process::Output {
 /// Whether this process is a child started by [`run_child`].
 pub fn is_child() -> bool {
     std::env::var_os("LLM_TRACED_CHILD").is_some()
+}
+
+/// Every line of a JSON-lines file, parsed; panics on a line that is not JSON.
+pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{}:{}: {e}: {line}", path.display(), i + 1))
+        })
+        .collect()
 }

@@ -5,6 +5,7 @@
 
 pub(crate) mod conversation;
 pub(crate) mod debug;
+pub(crate) mod log;
 pub(crate) mod tracing_event;
 
 use std::sync::atomic::{AtomicBool, Ordering};

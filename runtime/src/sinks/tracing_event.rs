@@ -8,6 +8,9 @@ use crate::record::{CallRecord, Status};
 /// Records the outcome on the span and emits one event inside it: INFO on
 /// success, ERROR on failure or panic, WARN when the call was cancelled.
 pub(crate) fn emit(span: &Span, record: &CallRecord) {
+    if span.is_disabled() && !tracing::enabled!(target: "llm_traced", tracing::Level::ERROR) {
+        return;
+    }
     let finish_reasons =
         (!record.finish_reasons.is_empty()).then(|| format!("{:?}", record.finish_reasons));
     let input_tokens = record.usage.and_then(|u| u.input_tokens);
@@ -15,6 +18,9 @@ pub(crate) fn emit(span: &Span, record: &CallRecord) {
     let error_type = record.error.as_ref().map(|e| e.error_type.as_str());
     let error_message = record.error.as_ref().map(|e| e.message.as_str());
     let latency_ms = record.latency_ms;
+    let warnings = (!record.warnings.is_empty()).then(|| record.warnings.join(","));
+    let warnings = warnings.as_deref();
+    let cost_usd = record.cost_usd;
 
     if !span.is_disabled() {
         if let Some(model) = &record.response_model {
@@ -44,7 +50,7 @@ pub(crate) fn emit(span: &Span, record: &CallRecord) {
             tracing::event!(
                 target: "llm_traced",
                 $level,
-                gen_ai.operation.name = record.operation.as_str(),
+                gen_ai.operation.name = &*record.operation,
                 gen_ai.provider.name = record.provider.as_deref(),
                 gen_ai.request.model = record.request_model.as_deref(),
                 gen_ai.response.model = record.response_model.as_deref(),
@@ -56,22 +62,24 @@ pub(crate) fn emit(span: &Span, record: &CallRecord) {
                 error.message = error_message,
                 request_id = record.request_id.as_str(),
                 latency_ms = latency_ms,
-                code.function = record.function.as_str(),
+                code.function = &*record.function,
                 status = record.status.as_str(),
-                kind = record.kind.as_str(),
+                kind = &*record.kind,
                 trace_id = record.trace_id.as_deref(),
                 span_id = record.span_id.as_deref(),
                 parent_span_id = record.parent_span_id.as_deref(),
                 user_id = record.user_id.as_deref(),
                 tenant_id = record.tenant_id.as_deref(),
                 gen_ai.conversation.id = record.session_id.as_deref(),
+                cost_usd = cost_usd,
+                warnings = warnings,
                 "llm_request"
             )
         };
     }
-    span.in_scope(|| match record.status {
-        Status::Ok => event!(tracing::Level::INFO),
-        Status::Cancelled => event!(tracing::Level::WARN),
-        Status::Error | Status::Panic => event!(tracing::Level::ERROR),
+    span.in_scope(|| match (record.status, &*record.level) {
+        (Status::Error | Status::Panic, _) => event!(tracing::Level::ERROR),
+        (Status::Cancelled, _) | (_, "warn") => event!(tracing::Level::WARN),
+        _ => event!(tracing::Level::INFO),
     });
 }
