@@ -540,3 +540,110 @@ fn levels_warnings_cost_and_budget() {
         "{stderr}"
     );
 }
+
+// ---------------------------------------------------------------------------
+
+#[test]
+fn child_pricing() {
+    if !is_child() {
+        return;
+    }
+    futures::executor::block_on(async {
+        unknown_model().await;
+        chat(Vec::new(), 1_000_000).await;
+    });
+}
+
+#[test]
+fn a_pricing_file_overrides_and_extends_the_table() {
+    let temp = tempfile::tempdir().unwrap();
+    let prices = temp.path().join("prices.json");
+    std::fs::write(
+        &prices,
+        r#"{"models": [
+            {"model": "acme-llm-1", "input": 1.0, "output": 2.0, "context_window": 8000},
+            {"model": "gpt-4o", "input": 10.0, "cached_input": 5.0, "output": 20.0, "context_window": 128000}
+        ]}"#,
+    )
+    .unwrap();
+    let (_temp, log, _) = run_logged(
+        "child_pricing",
+        &[("LLM_PRICING_FILE", prices.to_str().unwrap())],
+    );
+    let lines = json_lines(&log);
+    let acme = lines.iter().find(|l| l["name"] == "unknown_model").unwrap();
+    // 10 input tokens at $1/M + 20 output at $2/M.
+    assert!(
+        (acme["cost_usd"].as_f64().unwrap() - 50.0 / 1e6).abs() < 1e-12,
+        "{acme}"
+    );
+    let gpt = lines.iter().find(|l| l["name"] == "chat").unwrap();
+    assert!(
+        (gpt["cost_usd"].as_f64().unwrap() - (1e6 * 10.0 + 20.0 * 20.0) / 1e6).abs() < 1e-9,
+        "{gpt}"
+    );
+}
+
+#[test]
+fn a_broken_pricing_file_warns_once_and_keeps_the_built_in_prices() {
+    let temp = tempfile::tempdir().unwrap();
+    let prices = temp.path().join("prices.json");
+    std::fs::write(&prices, "{not json").unwrap();
+    let (_temp, log, out) = run_logged(
+        "child_pricing",
+        &[("LLM_PRICING_FILE", prices.to_str().unwrap())],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("LLM_PRICING_FILE").count(), 1, "{stderr}");
+    let lines = json_lines(&log);
+    assert!(lines
+        .iter()
+        .find(|l| l["name"] == "chat")
+        .unwrap()
+        .get("cost_usd")
+        .is_some());
+}
+
+#[cfg(feature = "subscriber")]
+#[test]
+fn child_subscriber() {
+    if !is_child() {
+        return;
+    }
+    let _guard = llm_traced::init().unwrap();
+    Context::new_trace()
+        .with_user("u-json")
+        .with_tenant("acme")
+        .in_scope(|| {
+            tracing::info!(answer = 42, "app_event");
+        });
+    futures::executor::block_on(chat(Vec::new(), 3));
+}
+
+#[cfg(feature = "subscriber")]
+#[test]
+fn the_json_subscriber_puts_the_bound_context_on_every_line() {
+    let out = run_child("child_subscriber", &[("RUST_LOG", "info")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l.trim_start_matches(|c| c != '{')).ok())
+        .collect();
+    let app = lines
+        .iter()
+        .find(|l| l["event"] == "app_event")
+        .expect("the app's event as JSON");
+    assert_eq!(app["level"], "info");
+    assert_eq!(app["answer"], 42);
+    assert_eq!(app["user_id"], "u-json");
+    assert_eq!(app["tenant_id"], "acme");
+    assert_eq!(app["trace_id"].as_str().unwrap().len(), 32);
+    assert!(app["timestamp"].as_str().unwrap().ends_with('Z'));
+    assert!(app["target"].as_str().unwrap().starts_with("json_log"));
+    let ours = lines
+        .iter()
+        .find(|l| l["event"] == "llm_request")
+        .expect("the call's event");
+    assert_eq!(ours["gen_ai.request.model"], "gpt-4o");
+    assert_eq!(ours["target"], "llm_traced");
+}
