@@ -80,7 +80,7 @@ fn redaction_throughput(bencher: divan::Bencher, len: usize) {
     let mut text = String::new();
     while text.len() < len {
         text.push_str(sentence);
-        if text.len() % 7 == 0 {
+        if text.len().is_multiple_of(7) {
             text.push_str("Contact jane.doe@example.com or +1 (555) 123-4567. ");
         }
     }

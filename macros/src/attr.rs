@@ -11,6 +11,7 @@ pub(crate) mod kw {
     syn::custom_keyword!(operation);
     syn::custom_keyword!(messages);
     syn::custom_keyword!(kind);
+    syn::custom_keyword!(stream);
 }
 
 /// The values `kind` accepts: a model call, or a step around model calls.
@@ -37,6 +38,8 @@ pub(crate) struct Args {
     pub(crate) messages: Option<Expr>,
     pub(crate) krate: Option<Path>,
     pub(crate) kind: Option<LitStr>,
+    /// `stream`: the function returns a stream of chunks.
+    pub(crate) stream: Option<kw::stream>,
 }
 
 impl Parse for Args {
@@ -84,6 +87,10 @@ impl Parse for Args {
                 once(&args.messages, key.span, "messages")?;
                 input.parse::<Token![=]>()?;
                 args.messages = Some(input.parse()?);
+            } else if lookahead.peek(kw::stream) {
+                let key = input.parse::<kw::stream>()?;
+                once(&args.stream, key.span, "stream")?;
+                args.stream = Some(key);
             } else if lookahead.peek(kw::kind) {
                 let key = input.parse::<kw::kind>()?;
                 once(&args.kind, key.span, "kind")?;

@@ -172,12 +172,68 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
         }
         _ => quote!(::core::option::Option::None),
     };
+    let stream = stream_shape(&sig.output, args.stream.is_some())?;
+    if let (Some(_), true) = (&stream, is_step) {
+        return Err(syn::Error::new(
+            output_span,
+            "a step (`kind = \"…\"`) cannot return a stream: streams are model calls",
+        ));
+    }
     let (async_wrapper, sync_wrapper) = if is_step {
         (quote!(traced_step), quote!(run_step))
     } else {
         (quote!(traced), quote!(run_sync))
     };
-    let run = if sig.asyncness.is_some() {
+    // The "fake return" (as in tracing-attributes): an unreachable `return`
+    // of a value of the declared type fixes the type of the wrapped body, so
+    // that its tail is checked against the signature (coercions such as
+    // `Box<Concrete>` → `Box<dyn Trait>` keep working) and type errors point
+    // at the user's code.
+    let body = match &sig.output {
+        ReturnType::Type(_, ty) if !mentions_impl_trait(ty) => quote_spanned! {output_span=> {
+            #[allow(
+                unknown_lints,
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::let_with_type_underscore,
+                clippy::needless_return,
+                clippy::unreachable
+            )]
+            if false {
+                let __llm_traced_fake_return: #ty = loop {};
+                return __llm_traced_fake_return;
+            }
+            #body
+        }},
+        _ => body,
+    };
+    let run = if let Some(shape) = &stream {
+        let wrapper = match shape {
+            StreamShape::Bare => quote!(#private::wrap_stream),
+            StreamShape::ResultBare => quote!(#private::wrap_result_stream),
+            StreamShape::Named(ty) => quote_spanned! {output_span=> {
+                #[allow(unused_imports)]
+                use #private::{ViaBoxedStream as _, ViaResultBoxedStream as _};
+                (&&#private::Probe::<#ty>::new()).stream_wrapper()
+            }},
+        };
+        if sig.asyncness.is_some() {
+            let wrap = quote_spanned!(output_span=> __llm_traced_wrap);
+            let body_future = quote_spanned!(output_span=> async move #body);
+            quote! {
+                use #private::traced_stream as #wrap;
+                #wrap(#state, #wrapper, #body_future).await
+            }
+        } else {
+            let wrap = quote_spanned!(output_span=> __llm_traced_run);
+            quote! {
+                use #private::run_stream as #wrap;
+                #wrap(#state, #wrapper, move || #body)
+            }
+        }
+    } else if sig.asyncness.is_some() {
         let wrap = quote_spanned!(output_span=> __llm_traced_wrap);
         let body_future = quote_spanned!(output_span=> async move #body);
         let body_var = Ident::new("__llm_traced_body", output_span);
@@ -229,6 +285,70 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
             #run
         }
     })
+}
+
+/// How a streaming function's output is wrapped.
+enum StreamShape {
+    /// `-> impl Stream<…>`
+    Bare,
+    /// `-> Result<impl Stream<…>, E>`
+    ResultBare,
+    /// A named type (`stream` argument): a boxed stream or a `Result` of one,
+    /// chosen at compile time.
+    Named(TokenStream),
+}
+
+/// Whether `ty` is `impl … Stream<…> …`.
+fn is_impl_stream(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::ImplTrait(t) => t.bounds.iter().any(|b| match b {
+            syn::TypeParamBound::Trait(t) => {
+                t.path.segments.last().is_some_and(|s| s.ident == "Stream")
+            }
+            _ => false,
+        }),
+        syn::Type::Paren(p) => is_impl_stream(&p.elem),
+        _ => false,
+    }
+}
+
+/// The stream shape of a return type: `impl Stream` and `Result<impl Stream,
+/// E>` are recognised by themselves; a named type needs the `stream` flag.
+fn stream_shape(output: &ReturnType, flagged: bool) -> syn::Result<Option<StreamShape>> {
+    let ReturnType::Type(_, ty) = output else {
+        return match flagged {
+            true => Err(syn::Error::new(
+                output.span(),
+                "`stream` needs a function that returns a stream",
+            )),
+            false => Ok(None),
+        };
+    };
+    if is_impl_stream(ty) {
+        return Ok(Some(StreamShape::Bare));
+    }
+    if let syn::Type::Path(path) = &**ty {
+        if let Some(last) = path.path.segments.last().filter(|s| s.ident == "Result") {
+            if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
+                if let Some(syn::GenericArgument::Type(first)) = args.args.first() {
+                    if is_impl_stream(first) {
+                        return Ok(Some(StreamShape::ResultBare));
+                    }
+                }
+            }
+        }
+    }
+    if !flagged {
+        return Ok(None);
+    }
+    if mentions_impl_trait(ty) {
+        return Err(syn::Error::new(
+            ty.span(),
+            "`stream` needs `impl Stream<Item = …>`, `Result<impl Stream<Item = …>, E>`, \
+             a boxed stream (`Pin<Box<dyn Stream<Item = …> + Send>>`) or a `Result` of one",
+        ));
+    }
+    Ok(Some(StreamShape::Named(ty.to_token_stream())))
 }
 
 /// Whether a type contains `impl Trait`, which cannot be named in a body.

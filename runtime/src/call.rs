@@ -102,6 +102,7 @@ pub struct CallState {
     request_id: String,
     model: Option<String>,
     messages: Option<Value>,
+    stream: Option<crate::stream::StreamFacts>,
     finished: bool,
 }
 
@@ -167,6 +168,7 @@ impl CallState {
             request_id: uuid::Uuid::now_v7().to_string(),
             model: site.model.map(str::to_owned),
             messages: None,
+            stream: None,
             finished: false,
         })
     }
@@ -239,6 +241,49 @@ impl CallState {
         self.complete(outcome);
     }
 
+    /// When the call started.
+    pub(crate) fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// Enters the call's context and span (for polls of its stream).
+    pub(crate) fn enter(&self) -> (crate::context::ContextGuard, tracing::span::Entered<'_>) {
+        (self.context.enter(), self.span.enter())
+    }
+
+    /// Ends a streaming call with what its stream said.
+    pub(crate) fn finish_stream(
+        mut self: Box<Self>,
+        acc: crate::stream::StreamAccumulator,
+        facts: crate::stream::StreamFacts,
+    ) {
+        let wants_content = self.config.is_some_and(Config::wants_response);
+        self.stream = Some(facts);
+        let info = acc.into_info(wants_content);
+        if facts.end == crate::stream::StreamEnd::Abandoned && info.error.is_none() {
+            self.complete(Outcome::Abandoned(Box::new(info)));
+        } else {
+            self.complete(Outcome::Returned(Box::new(info)));
+        }
+    }
+
+    /// Ends a streaming call whose function returned an error before any stream.
+    pub(crate) fn finish_stream_error<E: std::fmt::Display + ?Sized>(
+        mut self: Box<Self>,
+        error: &E,
+        type_name: &str,
+    ) {
+        let info = ResponseInfo {
+            error: Some(crate::capture::CapturedError {
+                message: error.to_string(),
+                type_name: type_name.to_owned(),
+                ..Default::default()
+            }),
+            ..ResponseInfo::default()
+        };
+        self.complete(Outcome::Returned(Box::new(info)));
+    }
+
     /// Ends a step (not a model call) with its output: only whether it failed.
     pub fn finish_step<T>(mut self: Box<Self>, output: &T, probe: Option<StepProbe<T>>) {
         let captured = catch_unwind(AssertUnwindSafe(|| {
@@ -284,6 +329,21 @@ impl CallState {
                     }
                     None => (Status::Ok, info, None),
                 }
+            }
+            Outcome::Abandoned(info) => {
+                let chunks = self.stream.map_or(0, |s| s.chunks);
+                (
+                    Status::Cancelled,
+                    *info,
+                    Some(ErrorRecord {
+                        message: format!(
+                            "the stream was dropped after {chunks} chunk(s) and {:.1} ms, before it ended",
+                            latency.as_secs_f64() * 1000.0
+                        ),
+                        error_type: "abandoned".to_owned(),
+                        ..ErrorRecord::default()
+                    }),
+                )
             }
             Outcome::Panicked(message) => (
                 Status::Panic,
@@ -352,6 +412,14 @@ impl CallState {
             finish_reasons: info.finish_reasons,
             error,
             cost_usd: None,
+            time_to_first_chunk_ms: self
+                .stream
+                .and_then(|s| s.first_chunk_after)
+                .map(|d| d.as_secs_f64() * 1000.0),
+            stream: self.stream.map(|s| crate::record::StreamRecord {
+                chunks: s.chunks,
+                completed: s.end == crate::stream::StreamEnd::Completed,
+            }),
             level: Text::Borrowed("info"),
             warnings: Vec::new(),
         };
@@ -395,6 +463,8 @@ impl CallState {
 
 enum Outcome {
     Returned(Box<ResponseInfo>),
+    /// A stream dropped before its end, with what it had said.
+    Abandoned(Box<ResponseInfo>),
     Panicked(String),
     Cancelled,
 }
@@ -412,18 +482,24 @@ impl Drop for CallState {
     }
 }
 
-/// How a call's output is read when it ends.
+/// How a call's output is read when it ends, and what the wrapper returns.
 pub trait Finish<O> {
-    /// Ends the call with `output`.
-    fn finish(self, state: Box<CallState>, output: &O);
+    /// What the instrumented function returns.
+    type Output;
+    /// Ends the call (when something listens) with `output`.
+    fn finish(self, state: Option<Box<CallState>>, output: O) -> Self::Output;
 }
 
 /// A model call: the output is read through [`LlmResponse`].
 pub struct LlmFinish<O>(Option<Enricher<O>>);
 
 impl<O: LlmResponse> Finish<O> for LlmFinish<O> {
-    fn finish(self, state: Box<CallState>, output: &O) {
-        state.finish(output, self.0);
+    type Output = O;
+    fn finish(self, state: Option<Box<CallState>>, output: O) -> O {
+        if let Some(state) = state {
+            state.finish(&output, self.0);
+        }
+        output
     }
 }
 
@@ -434,13 +510,29 @@ pub type StepProbe<O> = fn(&O) -> Option<crate::capture::CapturedError>;
 pub struct StepFinish<O>(Option<StepProbe<O>>);
 
 impl<O> Finish<O> for StepFinish<O> {
-    fn finish(self, state: Box<CallState>, output: &O) {
-        state.finish_step(output, self.0);
+    type Output = O;
+    fn finish(self, state: Option<Box<CallState>>, output: O) -> O {
+        if let Some(state) = state {
+            state.finish_step(&output, self.0);
+        }
+        output
+    }
+}
+
+/// A streaming call: the output's stream is wrapped, and the call ends with
+/// the stream.
+pub struct StreamFinish<W>(W);
+
+impl<O, R, W: FnOnce(Option<Box<CallState>>, O) -> R> Finish<O> for StreamFinish<W> {
+    type Output = R;
+    fn finish(self, state: Option<Box<CallState>>, output: O) -> R {
+        (self.0)(state, output)
     }
 }
 
 pin_project_lite::pin_project! {
-    /// The future of an instrumented `async fn` that something listens to.
+    /// The future of an instrumented `async fn` that something listens to
+    /// (or of a streaming one, always).
     #[must_use = "futures do nothing unless polled"]
     pub struct Traced<F, H> {
         state: Option<Box<CallState>>,
@@ -455,7 +547,7 @@ where
     F: Future,
     H: Finish<F::Output>,
 {
-    type Output = F::Output;
+    type Output = H::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -465,15 +557,16 @@ where
                 let _entered = state.span.enter();
                 catch_unwind(AssertUnwindSafe(|| this.inner.poll(cx)))
             }
-            None => return this.inner.poll(cx),
+            None => Ok(this.inner.poll(cx)),
         };
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => {
-                if let (Some(state), Some(finish)) = (this.state.take(), this.finish.take()) {
-                    finish.finish(state, &output);
-                }
-                Poll::Ready(output)
+                let finish = this
+                    .finish
+                    .take()
+                    .expect("`Traced` polled after it completed");
+                Poll::Ready(finish.finish(this.state.take(), output))
             }
             Err(payload) => {
                 if let Some(state) = this.state.take() {
@@ -520,6 +613,25 @@ where
     }
 }
 
+/// Wraps the body's future of an instrumented `async fn` that returns a
+/// stream: `wrap` puts the stream (and the call) in a `TracedStream`.
+#[inline]
+pub fn traced_stream<F, W, R>(
+    state: Option<Box<CallState>>,
+    wrap: W,
+    inner: F,
+) -> Traced<F, StreamFinish<W>>
+where
+    F: Future,
+    W: FnOnce(Option<Box<CallState>>, F::Output) -> R,
+{
+    Traced {
+        state,
+        finish: Some(StreamFinish(wrap)),
+        inner,
+    }
+}
+
 /// Runs the body of an instrumented plain `fn` (a model call).
 #[inline]
 pub fn run_sync<R: LlmResponse>(
@@ -546,18 +658,32 @@ pub fn run_step<R>(
     }
 }
 
+/// Runs the body of an instrumented plain `fn` that returns a stream.
+#[inline]
+pub fn run_stream<O, R>(
+    state: Option<Box<CallState>>,
+    wrap: impl FnOnce(Option<Box<CallState>>, O) -> R,
+    body: impl FnOnce() -> O,
+) -> R {
+    match state {
+        None => wrap(None, body()),
+        Some(state) => run_active(state, StreamFinish(wrap), body),
+    }
+}
+
 #[inline(never)]
-fn run_active<R, H: Finish<R>>(state: Box<CallState>, finish: H, body: impl FnOnce() -> R) -> R {
+fn run_active<R, H: Finish<R>>(
+    state: Box<CallState>,
+    finish: H,
+    body: impl FnOnce() -> R,
+) -> H::Output {
     let result = {
         let _context = state.context.enter();
         let _entered = state.span.enter();
         catch_unwind(AssertUnwindSafe(body))
     };
     match result {
-        Ok(output) => {
-            finish.finish(state, &output);
-            output
-        }
+        Ok(output) => finish.finish(Some(state), output),
         Err(payload) => {
             state.finish_panic(&*payload);
             resume_unwind(payload)

@@ -160,7 +160,7 @@ pub struct ResponseInfo {
     pub choices: Vec<Choice>,
     /// The error, when the call failed.
     pub error: Option<CapturedError>,
-    skip_content: bool,
+    pub(crate) skip_content: bool,
 }
 
 impl ResponseInfo {

@@ -26,6 +26,7 @@ pub mod pricing;
 pub mod record;
 pub mod redaction;
 mod redaction_pass;
+pub mod stream;
 #[cfg(feature = "subscriber")]
 pub mod subscriber;
 pub mod text;
@@ -88,11 +89,15 @@ pub fn conversation_file_name(record: &CallRecord) -> String {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::call::{
-        quiet, run_step, run_sync, start, traced, traced_step, CallState, Capture, Finish,
-        LlmFinish, Site, StepFinish, StepProbe, Traced, MARKER,
+        quiet, run_step, run_stream, run_sync, start, traced, traced_step, traced_stream,
+        CallState, Capture, Finish, LlmFinish, Site, StepFinish, StepProbe, StreamFinish, Traced,
+        MARKER,
     };
     pub use crate::capture::{
         LlmResponse, Probe, ViaHttpDetails, ViaPlain, ViaPlainStep, ViaResultStep,
+    };
+    pub use crate::stream::{
+        wrap_result_stream, wrap_stream, ViaBoxedStream, ViaResultBoxedStream,
     };
     pub use std::sync::OnceLock;
     pub use tracing;

@@ -62,6 +62,15 @@ pub struct ResponseContent {
     pub choices: Vec<Choice>,
 }
 
+/// What a streamed call's stream did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamRecord {
+    /// Chunks that passed to the caller.
+    pub chunks: u64,
+    /// Whether the stream reached its end (false: dropped early, "abandoned").
+    pub completed: bool,
+}
+
 /// The error a call ended with.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ErrorRecord {
@@ -195,6 +204,12 @@ pub struct CallRecord {
     /// a model the table does not know.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_usd: Option<f64>,
+    /// Streams: time from the call's start to the first chunk, in ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_to_first_chunk_ms: Option<f64>,
+    /// Streams: how many chunks passed and whether the stream ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamRecord>,
     /// `info`, `warn` or `error`, as in the seed's table of levels.
     #[serde(default = "default_level")]
     pub level: Text,

@@ -1,0 +1,6 @@
+use llm_traced::llm_traced;
+
+#[llm_traced(stream)]
+fn answer() {}
+
+fn main() {}
