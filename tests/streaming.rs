@@ -184,7 +184,6 @@ async fn a_stream_dropped_early_is_marked_abandoned_with_what_it_received() {
     let h = everything_on();
     let mut stream = Box::pin(dropped_stream());
     let _first = stream.next().await.unwrap();
-    let _second = stream.next().await.unwrap();
     drop(stream);
     let r = one_record(&h.dir, "dropped_stream");
     assert_eq!(r.status, Status::Cancelled);
@@ -194,15 +193,19 @@ async fn a_stream_dropped_early_is_marked_abandoned_with_what_it_received() {
         .as_ref()
         .unwrap()
         .message
-        .contains("after 2 chunk(s)"));
+        .contains("after 1 chunk(s)"));
     assert_eq!(
         r.stream.unwrap(),
         llm_traced::record::StreamRecord {
-            chunks: 2,
+            chunks: 1,
             completed: false
         }
     );
-    assert_eq!(r.response.unwrap().text.as_deref(), Some("I'm"));
+    assert_eq!(
+        r.response.unwrap().text.as_deref(),
+        Some(""),
+        "the first chunk only sets the role"
+    );
 }
 
 #[llm_traced(name = "refused_stream", model = "gpt-4o")]
@@ -263,4 +266,28 @@ async fn text_deltas_as_strings() {
             .as_deref(),
         Some("Hello")
     );
+}
+
+#[llm_traced(name = "truncated_stream", model = "gpt-4o")]
+fn truncated_stream() -> impl Stream<Item = Value> {
+    // The connection closed after six events: no finish reason, no usage.
+    futures::stream::iter(
+        sse_events("openai_chat_stream_include_usage_text.sse")
+            .into_iter()
+            .take(6),
+    )
+}
+
+#[tokio::test]
+async fn a_stream_cut_mid_way_is_flagged() {
+    let h = everything_on();
+    assert_eq!(truncated_stream().count().await, 6);
+    let r = one_record(&h.dir, "truncated_stream");
+    assert_eq!(
+        r.response.unwrap().text.as_deref(),
+        Some("I'm unable to provide real")
+    );
+    assert!(r.finish_reasons.is_empty() && r.usage.is_none());
+    assert_eq!(r.level, "warn");
+    assert_eq!(r.warnings, ["stream_cut"]);
 }

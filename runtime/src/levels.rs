@@ -28,6 +28,8 @@ pub mod warning {
     pub const RETRY: &str = "retry";
     /// This call took the process's cost past `LLM_COST_BUDGET_USD`.
     pub const BUDGET_EXCEEDED: &str = "budget_exceeded";
+    /// A stream that ended without a finish reason: cut mid-way.
+    pub const STREAM_CUT: &str = "stream_cut";
 }
 
 /// Finish reasons that mean the output was cut by a limit.
@@ -88,6 +90,12 @@ pub(crate) fn assess(
         if input as f64 > 0.9 * window as f64 {
             warnings.push(warning::NEAR_CONTEXT_LIMIT);
         }
+    }
+    if record.stream.is_some_and(|s| s.completed)
+        && record.finish_reasons.is_empty()
+        && record.error.is_none()
+    {
+        warnings.push(warning::STREAM_CUT);
     }
     if record.kind == "llm" && is_retry(record, site_key) {
         warnings.push(warning::RETRY);

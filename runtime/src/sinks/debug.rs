@@ -116,6 +116,18 @@ pub(crate) fn render(config: &Config, r: &CallRecord) -> String {
     if !r.finish_reasons.is_empty() {
         let _ = writeln!(out, "  finish    {}", r.finish_reasons.join(", "));
     }
+    if let Some(stream) = &r.stream {
+        let first = r
+            .time_to_first_chunk_ms
+            .map(|t| format!(" · first after {}", format_ms(t)))
+            .unwrap_or_default();
+        let end = if stream.completed {
+            ""
+        } else {
+            " · abandoned"
+        };
+        let _ = writeln!(out, "  stream    {} chunk(s){first}{end}", stream.chunks);
+    }
     if config.log_prompts {
         if let Some(messages) = &r.messages {
             let mut first = true;

@@ -43,6 +43,10 @@ pub(crate) fn emit(span: &Span, record: &CallRecord) {
             span.record("otel.status_code", "ERROR");
         }
         span.record("latency_ms", latency_ms);
+        if let Some(ttft) = record.time_to_first_chunk_ms {
+            // Seconds, as OpenTelemetry measures durations.
+            span.record("gen_ai.response.time_to_first_chunk", ttft / 1000.0);
+        }
     }
 
     macro_rules! event {
@@ -72,6 +76,7 @@ pub(crate) fn emit(span: &Span, record: &CallRecord) {
                 tenant_id = record.tenant_id.as_deref(),
                 gen_ai.conversation.id = record.session_id.as_deref(),
                 cost_usd = cost_usd,
+                time_to_first_chunk_ms = record.time_to_first_chunk_ms,
                 warnings = warnings,
                 "llm_request"
             )
