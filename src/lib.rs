@@ -3,10 +3,10 @@
 #![forbid(unsafe_code)]
 
 pub use llm_traced_runtime::{
-    capture, config, context, conversation_file_name, diagnose, diagnose_text, diagnostics, levels,
-    log, pricing, read_conversation, record, redaction, render_debug_block, text, CallRecord,
-    Config, Diagnosis, ErrorClass, HttpErrorDetails, LlmResponse, ResponseInfo, Status, ToolCall,
-    Usage,
+    audit, capture, config, context, conversation_file_name, diagnose, diagnose_text, diagnostics,
+    levels, log, pricing, read_conversation, record, redaction, render_debug_block, text,
+    CallRecord, Config, Diagnosis, ErrorClass, HttpErrorDetails, LlmResponse, ResponseInfo, Status,
+    ToolCall, Usage,
 };
 
 /// Instruments a function that calls a large language model.

@@ -12,6 +12,7 @@ pub(crate) mod kw {
     syn::custom_keyword!(messages);
     syn::custom_keyword!(kind);
     syn::custom_keyword!(stream);
+    syn::custom_keyword!(audit);
 }
 
 /// The values `kind` accepts: a model call, or a step around model calls.
@@ -40,6 +41,8 @@ pub(crate) struct Args {
     pub(crate) kind: Option<LitStr>,
     /// `stream`: the function returns a stream of chunks.
     pub(crate) stream: Option<kw::stream>,
+    /// `audit`: write audit-log entries for each call.
+    pub(crate) audit: Option<kw::audit>,
 }
 
 impl Parse for Args {
@@ -87,6 +90,10 @@ impl Parse for Args {
                 once(&args.messages, key.span, "messages")?;
                 input.parse::<Token![=]>()?;
                 args.messages = Some(input.parse()?);
+            } else if lookahead.peek(kw::audit) {
+                let key = input.parse::<kw::audit>()?;
+                once(&args.audit, key.span, "audit")?;
+                args.audit = Some(key);
             } else if lookahead.peek(kw::stream) {
                 let key = input.parse::<kw::stream>()?;
                 once(&args.stream, key.span, "stream")?;

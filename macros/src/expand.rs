@@ -82,6 +82,7 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
         .kind
         .as_ref()
         .map_or_else(|| "llm".to_owned(), |k| k.value());
+    let audit = args.audit.is_some();
     let is_step = kind != "llm";
     if let (true, Some(messages)) = (is_step, &args.messages) {
         return Err(syn::Error::new_spanned(
@@ -267,9 +268,10 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
                 provider: #provider,
                 model: #model_site,
                 kind: #kind,
+                audit: #audit,
                 function_cache: #private::OnceLock::new(),
             };
-            let #state = if #private::quiet() {
+            let #state = if !#audit && #private::quiet() {
                 ::core::option::Option::None
             } else {
                 #private::start(

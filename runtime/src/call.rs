@@ -43,6 +43,9 @@ pub struct Site {
     /// `llm` for a model call; `chain`, `agent`, `tool` or `retrieval` for a
     /// step around model calls (timing and errors, no usage).
     pub kind: &'static str,
+    /// `audit`: write audit-log entries (`query`, then `completion` or the
+    /// failure) for each call, whatever else is on.
+    pub audit: bool,
     /// [`Site::function`], computed once.
     pub function_cache: std::sync::OnceLock<String>,
 }
@@ -80,7 +83,8 @@ impl Capture<'_> {
     /// Records the request messages (`messages = …`), serialised only when
     /// some enabled output shows content.
     pub fn messages<T: Serialize + ?Sized>(&mut self, messages: &T) {
-        if self.state.config.is_some_and(Config::wants_messages) {
+        // An audited call hashes its messages even when no output shows them.
+        if self.state.site.audit || self.state.config.is_some_and(Config::wants_messages) {
             self.state.messages = Some(serde_json::to_value(messages).unwrap_or_else(|e| {
                 Value::String(format!("<messages could not be serialised: {e}>"))
             }));
@@ -121,7 +125,7 @@ where
     F: FnOnce(&mut Capture<'_>),
 {
     let config = config::active();
-    if config.is_none() && span.is_disabled() {
+    if config.is_none() && span.is_disabled() && !site.audit {
         // A disabled span holds no subscriber and no id: nothing to drop.
         std::mem::forget(span);
         return None;
@@ -146,6 +150,13 @@ where
         capture(&mut Capture { state: &mut state })
     }));
     state.announce();
+    if site.audit {
+        crate::audit::on_call_start(
+            site.function(),
+            state.model.as_deref(),
+            state.messages.as_ref(),
+        );
+    }
     state
 }
 
@@ -221,7 +232,7 @@ impl CallState {
 
     /// Ends the call with its output.
     pub fn finish<T: LlmResponse>(mut self: Box<Self>, output: &T, enrich: Option<Enricher<T>>) {
-        let wants_content = self.config.is_some_and(Config::wants_response);
+        let wants_content = self.site.audit || self.config.is_some_and(Config::wants_response);
         let captured = catch_unwind(AssertUnwindSafe(|| {
             let mut info = if wants_content {
                 ResponseInfo::default()
@@ -257,7 +268,7 @@ impl CallState {
         acc: crate::stream::StreamAccumulator,
         facts: crate::stream::StreamFacts,
     ) {
-        let wants_content = self.config.is_some_and(Config::wants_response);
+        let wants_content = self.site.audit || self.config.is_some_and(Config::wants_response);
         self.stream = Some(facts);
         let info = acc.into_info(wants_content);
         if facts.end == crate::stream::StreamEnd::Abandoned && info.error.is_none() {
@@ -367,6 +378,15 @@ impl CallState {
                 }),
             ),
         };
+        if self.site.audit {
+            crate::audit::on_call_end(
+                self.site.function(),
+                self.model.as_deref(),
+                status == Status::Ok,
+                error.as_ref().map(|e| e.error_type.as_str()),
+                info.text.as_deref(),
+            );
+        }
         let response = (wants_response && (info.text.is_some() || info.refusal.is_some()))
             .then_some(ResponseContent {
                 text: info.text,

@@ -14,6 +14,7 @@
 #![warn(missing_docs, unreachable_pub)]
 #![deny(unsafe_code)]
 
+pub mod audit;
 pub mod capture;
 pub mod config;
 pub mod context;
