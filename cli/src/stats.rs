@@ -1,0 +1,760 @@
+//! `stats`: aggregates of JSON-lines logs: counts, tokens, cost, exact
+//! latency percentiles, errors, and breakdowns by model, function and time.
+//!
+//! Each worker parses its chunks into a [`Partial`]: sums per group and one
+//! 16-byte [`Sample`] per record (latency, model id, function id, time
+//! bucket), which is all that grows with the input. The partials are merged
+//! at the end, the samples sorted once by latency, and every percentile of
+//! every group read off in one pass.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use serde::Serialize;
+
+use crate::stats_line;
+use crate::stats_read::{for_each_line, Chunk};
+use crate::when;
+
+/// Which records count, and how to bucket them by time.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only records that started at or after this time (epoch ms).
+    pub since: Option<i64>,
+    /// Only records that started before this time (epoch ms).
+    pub until: Option<i64>,
+    /// Only this tenant's records.
+    pub tenant: Option<String>,
+    /// Bucket by hour or by day.
+    pub by: Option<Bucket>,
+}
+
+/// The size of a time bucket (`--by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bucket {
+    /// One bucket per UTC hour.
+    Hour,
+    /// One bucket per UTC day.
+    Day,
+}
+
+impl Bucket {
+    fn millis(self) -> i64 {
+        match self {
+            Bucket::Hour => 3_600_000,
+            Bucket::Day => 86_400_000,
+        }
+    }
+}
+
+/// Sums over a set of records. Costs and latencies are summed as integers
+/// (picodollars, nanoseconds) so that the totals do not depend on the order
+/// in which the workers happened to merge.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sums {
+    /// Records.
+    pub count: u64,
+    /// Records whose status is not `ok`.
+    pub errors: u64,
+    /// Input tokens.
+    pub input: u64,
+    /// Output tokens.
+    pub output: u64,
+    /// Records with a token count.
+    pub with_usage: u64,
+    /// Cost, in 10⁻¹² USD.
+    pub cost_pico: u128,
+    /// Records with a cost.
+    pub with_cost: u64,
+    /// Latency, in nanoseconds.
+    pub latency_ns: u128,
+}
+
+impl Sums {
+    fn add(&mut self, r: &Parsed) {
+        self.count += 1;
+        self.errors += u64::from(r.is_error);
+        if r.input.is_some() || r.output.is_some() {
+            self.with_usage += 1;
+            self.input += r.input.unwrap_or(0);
+            self.output += r.output.unwrap_or(0);
+        }
+        if let Some(c) = r.cost_pico {
+            self.cost_pico += c;
+            self.with_cost += 1;
+        }
+        self.latency_ns += r.latency_ns;
+    }
+
+    fn merge(&mut self, o: &Sums) {
+        self.count += o.count;
+        self.errors += o.errors;
+        self.input += o.input;
+        self.output += o.output;
+        self.with_usage += o.with_usage;
+        self.cost_pico += o.cost_pico;
+        self.with_cost += o.with_cost;
+        self.latency_ns += o.latency_ns;
+    }
+
+    fn cost_usd(&self) -> f64 {
+        self.cost_pico as f64 / 1e12
+    }
+}
+
+struct Parsed {
+    is_error: bool,
+    input: Option<u64>,
+    output: Option<u64>,
+    cost_pico: Option<u128>,
+    latency_ns: u128,
+}
+
+/// One record as kept for the percentiles: 16 bytes. The latency is kept
+/// whole (`f64`), so that the percentiles are the logged values exactly.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// Latency in milliseconds, as logged.
+    pub latency: f64,
+    /// Model id in the partial's interner.
+    pub model: u16,
+    /// Function id in the partial's interner.
+    pub function: u16,
+    /// Time bucket: hours or days since the epoch (0 without `--by`).
+    pub bucket: u32,
+}
+
+/// A fast, non-cryptographic hasher for the few distinct names (FxHash).
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// Names to small ids. Past 65,535 distinct names, the rest share the id of
+/// `(other)`.
+#[derive(Default)]
+struct Interner {
+    ids: FastMap<Box<[u8]>, u16>,
+    names: Vec<Box<[u8]>>,
+}
+
+const OTHER: u16 = u16::MAX;
+
+impl Interner {
+    fn id(&mut self, name: &[u8]) -> u16 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        if self.names.len() >= usize::from(OTHER) {
+            return OTHER;
+        }
+        let id = self.names.len() as u16;
+        self.names.push(name.into());
+        self.ids.insert(name.into(), id);
+        id
+    }
+
+    fn name(&self, id: u16) -> String {
+        self.names.get(usize::from(id)).map_or_else(
+            || "(other)".to_owned(),
+            |n| String::from_utf8_lossy(n).into_owned(),
+        )
+    }
+}
+
+/// What one chunk's lines were, for line numbers in messages.
+#[derive(Debug, Clone)]
+struct ChunkLines {
+    source: usize,
+    seq: u64,
+    lines: u32,
+    /// The first few bad lines, as indexes within the chunk.
+    bad: Vec<u32>,
+}
+
+/// How many bad line numbers a report shows.
+pub const BAD_EXAMPLES: usize = 5;
+
+/// One worker's aggregates.
+pub struct Partial<'f> {
+    filter: &'f Filter,
+    total: Sums,
+    error_types: FastMap<Box<[u8]>, u64>,
+    models: Interner,
+    functions: Interner,
+    model_sums: Vec<Sums>,
+    function_sums: Vec<Sums>,
+    buckets: FastMap<u32, Sums>,
+    samples: Vec<Sample>,
+    chunks: Vec<ChunkLines>,
+    bad: u64,
+    filtered: u64,
+    first_ms: i64,
+    last_ms: i64,
+}
+
+impl<'f> Partial<'f> {
+    /// Empty aggregates for records passing `filter`.
+    pub fn new(filter: &'f Filter) -> Self {
+        Partial {
+            filter,
+            total: Sums::default(),
+            error_types: FastMap::default(),
+            models: Interner::default(),
+            functions: Interner::default(),
+            model_sums: Vec::new(),
+            function_sums: Vec::new(),
+            buckets: FastMap::default(),
+            samples: Vec::new(),
+            chunks: Vec::new(),
+            bad: 0,
+            filtered: 0,
+            first_ms: i64::MAX,
+            last_ms: i64::MIN,
+        }
+    }
+
+    /// Adds every line of a chunk.
+    pub fn add_chunk(&mut self, chunk: &Chunk) {
+        let mut bad = Vec::new();
+        let lines = for_each_line(&chunk.data, |index, line| {
+            if !self.add_line(line) {
+                self.bad += 1;
+                if bad.len() < BAD_EXAMPLES {
+                    bad.push(index);
+                }
+            }
+        });
+        self.chunks.push(ChunkLines {
+            source: chunk.source,
+            seq: chunk.seq,
+            lines,
+            bad,
+        });
+    }
+
+    /// Adds one line; false when it is not a record (blank lines are fine).
+    fn add_line(&mut self, line: &[u8]) -> bool {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return true;
+        }
+        let Some(rec) = stats_line::read(line) else {
+            return false;
+        };
+        let Some(started) = when::rfc3339_millis_bytes(&rec.started_at) else {
+            return false;
+        };
+        if !rec.latency_ms.is_finite() {
+            return false;
+        }
+        let f = self.filter;
+        if f.since.is_some_and(|s| started < s)
+            || f.until.is_some_and(|u| started >= u)
+            || f.tenant
+                .as_deref()
+                .is_some_and(|t| rec.tenant_id.as_deref() != Some(t.as_bytes()))
+        {
+            self.filtered += 1;
+            return true;
+        }
+        let is_error = *rec.status != *b"ok";
+        if is_error {
+            let kind: &[u8] = match (&rec.error_type, rec.status.as_ref()) {
+                (Some(t), _) => t,
+                (_, b"error") => b"unknown",
+                (_, status) => status,
+            };
+            match self.error_types.get_mut(kind) {
+                Some(n) => *n += 1,
+                None => {
+                    self.error_types.insert(kind.into(), 1);
+                }
+            }
+        }
+        // `max` also turns -0.0 into 0.0, so that bits sort like values.
+        let latency = rec.latency_ms.max(0.0) + 0.0;
+        let parsed = Parsed {
+            is_error,
+            input: rec.input_tokens,
+            output: rec.output_tokens,
+            cost_pico: rec
+                .cost_usd
+                .filter(|c| c.is_finite() && *c >= 0.0)
+                .map(|c| (c * 1e12).round() as u128),
+            latency_ns: (latency * 1e6).round() as u128,
+        };
+        let model = rec
+            .request_model
+            .as_deref()
+            .or(rec.response_model.as_deref())
+            .unwrap_or(b"(none)");
+        let model = self.models.id(model);
+        let function = self
+            .functions
+            .id(rec.function.as_deref().unwrap_or(b"(none)"));
+        grow_add(&mut self.model_sums, model, &parsed);
+        grow_add(&mut self.function_sums, function, &parsed);
+        self.total.add(&parsed);
+        let bucket = match f.by {
+            Some(unit) => {
+                let key = started
+                    .div_euclid(unit.millis())
+                    .clamp(0, i64::from(u32::MAX)) as u32;
+                self.buckets.entry(key).or_default().add(&parsed);
+                key
+            }
+            None => 0,
+        };
+        self.first_ms = self.first_ms.min(started);
+        self.last_ms = self.last_ms.max(started);
+        self.samples.push(Sample {
+            latency,
+            model,
+            function,
+            bucket,
+        });
+        true
+    }
+}
+
+fn grow_add(sums: &mut Vec<Sums>, id: u16, r: &Parsed) {
+    let i = usize::from(id);
+    if sums.len() <= i {
+        sums.resize(i + 1, Sums::default());
+    }
+    sums[i].add(r);
+}
+
+/// The nearest-rank percentile's index in a sorted list of `n` values: the
+/// smallest value with at least `p`% of the values at or below it (what
+/// DuckDB's `quantile_disc` returns).
+pub fn rank(n: u64, p: u64) -> u64 {
+    (n * p).div_ceil(100).max(1) - 1
+}
+
+/// The report `stats` prints, and its `--json` schema.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The inputs read.
+    pub inputs: Vec<String>,
+    /// Records counted (after the filters).
+    pub records: u64,
+    /// Records left out by `--since`, `--until` or `--tenant`.
+    pub filtered_out: u64,
+    /// Lines that are not records.
+    pub bad_lines: u64,
+    /// Where the first few bad lines are: `file:line`.
+    pub bad_line_examples: Vec<String>,
+    /// The earliest `started_at` counted.
+    pub first_started_at: Option<String>,
+    /// The latest `started_at` counted.
+    pub last_started_at: Option<String>,
+    /// Token counts.
+    pub tokens: Tokens,
+    /// Cost.
+    pub cost: Cost,
+    /// Latency, absent when there are no records.
+    pub latency_ms: Option<Latency>,
+    /// Errors.
+    pub errors: Errors,
+    /// Per model (the model asked for, else the one that answered).
+    pub by_model: Vec<Group>,
+    /// Per function.
+    pub by_function: Vec<Group>,
+    /// Per hour or day, with `--by`.
+    pub by_time: Option<ByTime>,
+}
+
+/// Token totals and means.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tokens {
+    /// Records that reported a token count (the means divide by this).
+    pub calls_with_usage: u64,
+    /// Input tokens in all.
+    pub input_total: u64,
+    /// Input tokens per call that reported usage.
+    pub input_mean: f64,
+    /// Output tokens in all.
+    pub output_total: u64,
+    /// Output tokens per call that reported usage.
+    pub output_mean: f64,
+}
+
+/// Cost totals.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cost {
+    /// Estimated cost, USD.
+    pub total_usd: f64,
+    /// Records with a cost (a model the price table knows).
+    pub calls_with_cost: u64,
+    /// Records without one.
+    pub calls_without_cost: u64,
+}
+
+/// Latency statistics, in milliseconds; percentiles are exact (nearest rank).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Latency {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+/// Errors: records whose status is not `ok`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Errors {
+    /// How many.
+    pub count: u64,
+    /// As a fraction of the records (0 to 1).
+    pub rate: f64,
+    /// By `error.type` (or the status: `panic`, `cancelled`), most frequent first.
+    pub by_type: Vec<ErrorType>,
+}
+
+/// One error type's count.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorType {
+    /// The type.
+    #[serde(rename = "type")]
+    pub error_type: String,
+    /// How many.
+    pub count: u64,
+}
+
+/// One model's or function's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    /// The model or function.
+    pub name: String,
+    /// Records.
+    pub count: u64,
+    /// Errors among them.
+    pub errors: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Cost, USD.
+    pub cost_usd: f64,
+    /// Median latency, ms.
+    pub p50_ms: f64,
+    /// 95th percentile latency, ms.
+    pub p95_ms: f64,
+}
+
+/// The trend over time.
+#[derive(Debug, Clone, Serialize)]
+pub struct ByTime {
+    /// `hour` or `day`.
+    pub unit: Bucket,
+    /// The buckets that have records, oldest first.
+    pub buckets: Vec<TimeBucket>,
+}
+
+/// One hour's or day's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeBucket {
+    /// The bucket's start (RFC 3339, UTC).
+    pub start: String,
+    /// Records.
+    pub count: u64,
+    /// Errors among them.
+    pub errors: u64,
+    /// Input plus output tokens.
+    pub tokens: u64,
+    /// Cost, USD.
+    pub cost_usd: f64,
+    /// Median latency, ms.
+    pub p50_ms: f64,
+    /// 95th percentile latency, ms.
+    pub p95_ms: f64,
+}
+
+/// Exact percentiles of several groups from samples sorted by latency.
+struct GroupRanks {
+    targets: Vec<[u64; 3]>,
+    seen: Vec<u64>,
+    found: Vec<[f64; 3]>,
+}
+
+impl GroupRanks {
+    fn new(counts: impl Iterator<Item = u64>, ps: [u64; 3]) -> Self {
+        let targets: Vec<[u64; 3]> = counts.map(|n| ps.map(|p| rank(n, p))).collect();
+        let len = targets.len();
+        GroupRanks {
+            targets,
+            seen: vec![0; len],
+            found: vec![[0.0; 3]; len],
+        }
+    }
+
+    fn see(&mut self, group: usize, latency: f64) {
+        let Some(seen) = self.seen.get_mut(group) else {
+            return;
+        };
+        for (k, &t) in self.targets[group].iter().enumerate() {
+            if *seen == t {
+                self.found[group][k] = latency;
+            }
+        }
+        *seen += 1;
+    }
+}
+
+/// Merges the workers' partials into the report.
+pub fn merge(parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) -> Report {
+    let mut parts = parts.into_iter();
+    let Some(mut all) = parts.next() else {
+        return merge(vec![Partial::new(filter)], labels, filter);
+    };
+    for part in parts {
+        absorb(&mut all, part);
+    }
+
+    // Line numbers of the first bad lines.
+    all.chunks.sort_by_key(|c| (c.source, c.seq));
+    let mut examples = Vec::new();
+    let mut line_base = 0u64;
+    let mut current = usize::MAX;
+    for c in &all.chunks {
+        if c.source != current {
+            current = c.source;
+            line_base = 0;
+        }
+        for &b in &c.bad {
+            if examples.len() < BAD_EXAMPLES {
+                let label = labels.get(c.source).map_or("?", String::as_str);
+                examples.push(format!("{label}:{}", line_base + u64::from(b) + 1));
+            }
+        }
+        line_base += u64::from(c.lines);
+    }
+
+    let mut samples = std::mem::take(&mut all.samples);
+    // Latencies are never negative: their bits sort like their values.
+    samples.sort_unstable_by_key(|s| s.latency.to_bits());
+    let n = samples.len() as u64;
+
+    let mut bucket_keys: Vec<u32> = all.buckets.keys().copied().collect();
+    bucket_keys.sort_unstable();
+    let mut models = GroupRanks::new(all.model_sums.iter().map(|s| s.count), [50, 95, 99]);
+    let mut functions = GroupRanks::new(all.function_sums.iter().map(|s| s.count), [50, 95, 99]);
+    let mut buckets = GroupRanks::new(
+        bucket_keys
+            .iter()
+            .map(|k| all.buckets.get(k).map_or(0, |s| s.count)),
+        [50, 95, 99],
+    );
+    for s in &samples {
+        models.see(usize::from(s.model), s.latency);
+        functions.see(usize::from(s.function), s.latency);
+        if filter.by.is_some() {
+            if let Ok(i) = bucket_keys.binary_search(&s.bucket) {
+                buckets.see(i, s.latency);
+            }
+        }
+    }
+
+    let t = &all.total;
+    let latency = (n > 0).then(|| Latency {
+        mean: t.latency_ns as f64 / 1e6 / n as f64,
+        p50: samples[rank(n, 50) as usize].latency,
+        p95: samples[rank(n, 95) as usize].latency,
+        p99: samples[rank(n, 99) as usize].latency,
+        max: samples[(n - 1) as usize].latency,
+    });
+    drop(samples);
+
+    let mean = |sum: u64, k: u64| {
+        if k == 0 {
+            0.0
+        } else {
+            (sum as f64 / k as f64 * 100.0).round() / 100.0
+        }
+    };
+    let mut by_type: Vec<ErrorType> = all
+        .error_types
+        .iter()
+        .map(|(k, &v)| ErrorType {
+            error_type: String::from_utf8_lossy(k).into_owned(),
+            count: v,
+        })
+        .collect();
+    by_type.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.error_type.cmp(&b.error_type))
+    });
+
+    let groups = |names: &Interner, sums: &[Sums], ranks: &GroupRanks| {
+        let mut out: Vec<Group> = sums
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.count > 0)
+            .map(|(i, s)| Group {
+                name: names.name(i as u16),
+                count: s.count,
+                errors: s.errors,
+                input_tokens: s.input,
+                output_tokens: s.output,
+                cost_usd: round_cost(s.cost_usd()),
+                p50_ms: ranks.found[i][0],
+                p95_ms: ranks.found[i][1],
+            })
+            .collect();
+        out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+        out
+    };
+    let by_model = groups(&all.models, &all.model_sums, &models);
+    let by_function = groups(&all.functions, &all.function_sums, &functions);
+    let by_time = filter.by.map(|unit| ByTime {
+        unit,
+        buckets: bucket_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let s = all.buckets.get(k).copied().unwrap_or_default();
+                TimeBucket {
+                    start: when::format_millis(i64::from(*k) * unit.millis()),
+                    count: s.count,
+                    errors: s.errors,
+                    tokens: s.input + s.output,
+                    cost_usd: round_cost(s.cost_usd()),
+                    p50_ms: buckets.found[i][0],
+                    p95_ms: buckets.found[i][1],
+                }
+            })
+            .collect(),
+    });
+
+    Report {
+        inputs: labels.to_vec(),
+        records: t.count,
+        filtered_out: all.filtered,
+        bad_lines: all.bad,
+        bad_line_examples: examples,
+        first_started_at: (t.count > 0).then(|| when::format_millis(all.first_ms)),
+        last_started_at: (t.count > 0).then(|| when::format_millis(all.last_ms)),
+        tokens: Tokens {
+            calls_with_usage: t.with_usage,
+            input_total: t.input,
+            input_mean: mean(t.input, t.with_usage),
+            output_total: t.output,
+            output_mean: mean(t.output, t.with_usage),
+        },
+        cost: Cost {
+            total_usd: round_cost(t.cost_usd()),
+            calls_with_cost: t.with_cost,
+            calls_without_cost: t.count - t.with_cost,
+        },
+        latency_ms: latency,
+        errors: Errors {
+            count: t.errors,
+            rate: if t.count == 0 {
+                0.0
+            } else {
+                t.errors as f64 / t.count as f64
+            },
+            by_type,
+        },
+        by_model,
+        by_function,
+        by_time,
+    }
+}
+
+/// Costs to 10⁻⁹ USD, which hides the binary noise of the float.
+fn round_cost(usd: f64) -> f64 {
+    (usd * 1e9).round() / 1e9
+}
+
+/// Moves `part` into `all`, mapping its ids to `all`'s.
+fn absorb(all: &mut Partial<'_>, part: Partial<'_>) {
+    let remap = |into: &mut Interner, from: &Interner| -> Vec<u16> {
+        (0..from.names.len())
+            .map(|i| into.id(&from.names[i]))
+            .chain(std::iter::once(OTHER))
+            .collect()
+    };
+    let model_map = remap(&mut all.models, &part.models);
+    let function_map = remap(&mut all.functions, &part.functions);
+    let lookup = |map: &[u16], id: u16| map.get(usize::from(id)).copied().unwrap_or(OTHER);
+    for (i, s) in part.model_sums.iter().enumerate() {
+        merge_into(&mut all.model_sums, lookup(&model_map, i as u16), s);
+    }
+    for (i, s) in part.function_sums.iter().enumerate() {
+        merge_into(&mut all.function_sums, lookup(&function_map, i as u16), s);
+    }
+    all.samples.reserve(part.samples.len());
+    all.samples.extend(part.samples.iter().map(|s| Sample {
+        model: lookup(&model_map, s.model),
+        function: lookup(&function_map, s.function),
+        ..*s
+    }));
+    all.total.merge(&part.total);
+    for (k, v) in part.error_types {
+        *all.error_types.entry(k).or_default() += v;
+    }
+    for (k, v) in part.buckets {
+        all.buckets.entry(k).or_default().merge(&v);
+    }
+    all.chunks.extend(part.chunks);
+    all.bad += part.bad;
+    all.filtered += part.filtered;
+    all.first_ms = all.first_ms.min(part.first_ms);
+    all.last_ms = all.last_ms.max(part.last_ms);
+}
+
+fn merge_into(sums: &mut Vec<Sums>, id: u16, s: &Sums) {
+    let i = usize::from(id);
+    if sums.len() <= i {
+        sums.resize(i + 1, Sums::default());
+    }
+    sums[i].merge(s);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank() {
+        assert_eq!(rank(10, 50), 4);
+        assert_eq!(rank(10, 95), 9);
+        assert_eq!(rank(20, 95), 18);
+        assert_eq!(rank(1, 99), 0);
+        assert_eq!(rank(100, 99), 98);
+        assert_eq!(rank(101, 99), 99);
+    }
+
+    #[test]
+    fn sample_is_sixteen_bytes() {
+        assert_eq!(std::mem::size_of::<Sample>(), 16);
+    }
+}

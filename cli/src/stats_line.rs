@@ -1,0 +1,526 @@
+//! The fields of a log line that `stats` needs, read fast.
+//!
+//! [`fields`] walks the line's top-level object once, reads the dozen
+//! fields `stats` uses and skips every other value without building it
+//! (strings are skipped with `memchr`). Skipped values are checked for
+//! structure only (balanced brackets, terminated strings), not fully
+//! validated. Lines it cannot read go through serde_json's exact parser
+//! ([`fields_exact`]), so an unusual but valid line (escaped keys, say) is
+//! still read, and only lines that are not JSON objects with the required
+//! fields are rejected.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+
+/// The fields `stats` reads from one line. Strings are kept as bytes: the
+/// few distinct names are turned into text once, when first seen (invalid
+/// UTF-8 becomes U+FFFD there).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fields<'a> {
+    /// `function`.
+    pub function: Option<Cow<'a, [u8]>>,
+    /// `request_model`.
+    pub request_model: Option<Cow<'a, [u8]>>,
+    /// `response_model`.
+    pub response_model: Option<Cow<'a, [u8]>>,
+    /// `tenant_id`.
+    pub tenant_id: Option<Cow<'a, [u8]>>,
+    /// `started_at` (required).
+    pub started_at: Cow<'a, [u8]>,
+    /// `latency_ms` (required).
+    pub latency_ms: f64,
+    /// `status` (required).
+    pub status: Cow<'a, [u8]>,
+    /// `usage.input_tokens`.
+    pub input_tokens: Option<u64>,
+    /// `usage.output_tokens`.
+    pub output_tokens: Option<u64>,
+    /// `error.type`.
+    pub error_type: Option<Cow<'a, [u8]>>,
+    /// `cost_usd`.
+    pub cost_usd: Option<f64>,
+}
+
+/// Reads a line: the fast scanner, then serde_json when it gives up.
+pub fn read(line: &[u8]) -> Option<Fields<'_>> {
+    fields(line).or_else(|| fields_exact(line))
+}
+
+/// The fast scanner alone.
+pub fn fields(line: &[u8]) -> Option<Fields<'_>> {
+    let mut c = Cursor { b: line, i: 0 };
+    let mut started_at = None;
+    let mut latency_ms = None;
+    let mut status = None;
+    let mut f = Fields::default();
+    c.ws();
+    c.eat(b'{')?;
+    c.ws();
+    if c.peek() == Some(b'}') {
+        return None;
+    }
+    loop {
+        c.ws();
+        let key = c.key()?;
+        c.ws();
+        c.eat(b':')?;
+        c.ws();
+        match key {
+            b"function" => f.function = c.opt_string()?,
+            b"request_model" => f.request_model = c.opt_string()?,
+            b"response_model" => f.response_model = c.opt_string()?,
+            b"tenant_id" => f.tenant_id = c.opt_string()?,
+            b"started_at" => started_at = Some(c.string()?),
+            b"latency_ms" => latency_ms = Some(c.number()?),
+            b"status" => status = Some(c.string()?),
+            b"cost_usd" => f.cost_usd = if c.null() { None } else { Some(c.number()?) },
+            b"usage" => c.usage(&mut f)?,
+            b"error" => c.error(&mut f)?,
+            _ => c.skip_value()?,
+        }
+        c.ws();
+        match c.next()? {
+            b',' => continue,
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    c.ws();
+    if c.i != line.len() {
+        return None;
+    }
+    f.started_at = started_at?;
+    f.latency_ms = latency_ms?;
+    f.status = status?;
+    Some(f)
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let c = self.peek()?;
+        self.i += 1;
+        Some(c)
+    }
+
+    fn eat(&mut self, want: u8) -> Option<()> {
+        (self.next()? == want).then_some(())
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    /// A key: its raw bytes (keys the scanner looks for have no escapes).
+    fn key(&mut self) -> Option<&'a [u8]> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let (end, _) = self.string_end()?;
+        Some(&self.b[start..end])
+    }
+
+    /// At the byte after an opening quote: moves past the closing quote and
+    /// returns the closing quote's index and whether the string has escapes.
+    /// Short strings are scanned eight bytes at a time, long ones with memchr.
+    #[inline]
+    fn string_end(&mut self) -> Option<(usize, bool)> {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        const QUOTE: u64 = ONES * b'"' as u64;
+        const BACKSLASH: u64 = ONES * b'\\' as u64;
+        // The high bit of each zero byte; a byte above a zero byte may be
+        // flagged too, but the lowest flag is always right.
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+        let mut escaped = false;
+        let mut words = 0;
+        while let Some(word) = self.b.get(self.i..self.i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            let w = u64::from_le_bytes(w);
+            let quotes = zero(w ^ QUOTE);
+            let backslashes = zero(w ^ BACKSLASH);
+            if quotes | backslashes == 0 {
+                self.i += 8;
+                words += 1;
+                if words == 4 {
+                    // A long string: let memchr run.
+                    return self.string_end_long(escaped);
+                }
+                continue;
+            }
+            let first_quote = quotes & quotes.wrapping_neg();
+            if backslashes & first_quote.wrapping_sub(1) == 0 {
+                let at = self.i + (first_quote.trailing_zeros() / 8) as usize;
+                self.i = at + 1;
+                return Some((at, escaped));
+            }
+            // A backslash comes first: it escapes the next byte.
+            escaped = true;
+            self.i += (backslashes.trailing_zeros() / 8) as usize + 2;
+        }
+        self.string_end_long(escaped)
+    }
+
+    /// [`Self::string_end`] with memchr.
+    fn string_end_long(&mut self, mut escaped: bool) -> Option<(usize, bool)> {
+        loop {
+            let at = self.i + memchr::memchr2(b'"', b'\\', self.b.get(self.i..)?)?;
+            if self.b[at] == b'"' {
+                self.i = at + 1;
+                return Some((at, escaped));
+            }
+            escaped = true;
+            self.i = at + 2;
+        }
+    }
+
+    fn string(&mut self) -> Option<Cow<'a, [u8]>> {
+        let open = self.i;
+        self.eat(b'"')?;
+        let start = self.i;
+        let (end, escaped) = self.string_end()?;
+        if escaped {
+            serde_json::from_slice::<String>(&self.b[open..=end])
+                .ok()
+                .map(|s| Cow::Owned(s.into_bytes()))
+        } else {
+            Some(Cow::Borrowed(&self.b[start..end]))
+        }
+    }
+
+    fn null(&mut self) -> bool {
+        if self.b[self.i..].starts_with(b"null") {
+            self.i += 4;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn opt_string(&mut self) -> Option<Option<Cow<'a, [u8]>>> {
+        if self.null() {
+            Some(None)
+        } else {
+            self.string().map(Some)
+        }
+    }
+
+    fn number_token(&mut self) -> &'a [u8] {
+        let start = self.i;
+        while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = self.peek() {
+            self.i += 1;
+        }
+        &self.b[start..self.i]
+    }
+
+    fn number(&mut self) -> Option<f64> {
+        let token = self.number_token();
+        decimal(token)
+            .or_else(|| std::str::from_utf8(token).ok()?.parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+    }
+
+    fn count(&mut self) -> Option<Option<u64>> {
+        if self.null() {
+            return Some(None);
+        }
+        let token = self.number_token();
+        if token.is_empty() || token.len() > 19 || !token.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(Some(
+            token
+                .iter()
+                .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')),
+        ))
+    }
+
+    fn usage(&mut self, f: &mut Fields<'a>) -> Option<()> {
+        if self.null() {
+            return Some(());
+        }
+        self.object(|c, key| match key {
+            b"input_tokens" => c.count().map(|v| f.input_tokens = v),
+            b"output_tokens" => c.count().map(|v| f.output_tokens = v),
+            _ => c.skip_value(),
+        })
+    }
+
+    fn error(&mut self, f: &mut Fields<'a>) -> Option<()> {
+        if self.null() {
+            return Some(());
+        }
+        self.object(|c, key| match key {
+            b"type" => c.opt_string().map(|v| f.error_type = v),
+            _ => c.skip_value(),
+        })
+    }
+
+    /// An object whose values `value` reads.
+    fn object(&mut self, mut value: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            let key = self.key()?;
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            value(self, key)?;
+            self.ws();
+            match self.next()? {
+                b',' => continue,
+                b'}' => return Some(()),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Skips any value, checking only its structure.
+    fn skip_value(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => {
+                self.i += 1;
+                self.string_end().map(|_| ())
+            }
+            b'{' | b'[' => self.skip_container(),
+            b't' | b'f' | b'n' => {
+                for word in [&b"true"[..], b"false", b"null"] {
+                    if self.b[self.i..].starts_with(word) {
+                        self.i += word.len();
+                        return Some(());
+                    }
+                }
+                None
+            }
+            _ => (!self.number_token().is_empty()).then_some(()),
+        }
+    }
+
+    fn skip_container(&mut self) -> Option<()> {
+        let mut depth = 0usize;
+        loop {
+            match self.next()? {
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(());
+                    }
+                }
+                b'"' => {
+                    self.string_end()?;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// `123`, `-0.051106`: at most 15 significant digits, no exponent, read
+/// exactly (one correctly rounded division); anything else is `None`.
+fn decimal(token: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let (negative, digits) = match token.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, token),
+    };
+    let (int, frac) = match memchr::memchr(b'.', digits) {
+        Some(dot) => (&digits[..dot], &digits[dot + 1..]),
+        None => (digits, &b""[..]),
+    };
+    if int.is_empty() || int.len() + frac.len() > 15 || (int.len() > 1 && int[0] == b'0') {
+        return None;
+    }
+    if digits.len() > int.len() && frac.is_empty() {
+        return None;
+    }
+    let mut mantissa = 0u64;
+    for &d in int.iter().chain(frac) {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        mantissa = mantissa * 10 + u64::from(d - b'0');
+    }
+    let value = mantissa as f64 / POW10[frac.len()];
+    Some(if negative { -value } else { value })
+}
+
+/// The same fields through serde_json's exact parser.
+pub fn fields_exact(line: &[u8]) -> Option<Fields<'_>> {
+    #[derive(Deserialize)]
+    struct Line<'a> {
+        #[serde(borrow, default)]
+        function: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        request_model: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        response_model: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        tenant_id: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        started_at: Cow<'a, str>,
+        latency_ms: f64,
+        #[serde(borrow)]
+        status: Cow<'a, str>,
+        #[serde(default)]
+        usage: Option<LineUsage>,
+        #[serde(borrow, default)]
+        error: Option<LineError<'a>>,
+        #[serde(default)]
+        cost_usd: Option<f64>,
+    }
+    #[derive(Deserialize)]
+    struct LineUsage {
+        #[serde(default)]
+        input_tokens: Option<u64>,
+        #[serde(default)]
+        output_tokens: Option<u64>,
+    }
+    #[derive(Deserialize)]
+    struct LineError<'a> {
+        #[serde(borrow, rename = "type", default)]
+        error_type: Option<Cow<'a, str>>,
+    }
+    let l: Line<'_> = serde_json::from_slice(line).ok()?;
+    fn bytes(s: Cow<'_, str>) -> Cow<'_, [u8]> {
+        match s {
+            Cow::Borrowed(b) => Cow::Borrowed(b.as_bytes()),
+            Cow::Owned(o) => Cow::Owned(o.into_bytes()),
+        }
+    }
+    Some(Fields {
+        function: l.function.map(bytes),
+        request_model: l.request_model.map(bytes),
+        response_model: l.response_model.map(bytes),
+        tenant_id: l.tenant_id.map(bytes),
+        started_at: bytes(l.started_at),
+        latency_ms: l.latency_ms,
+        status: bytes(l.status),
+        input_tokens: l.usage.as_ref().and_then(|u| u.input_tokens),
+        output_tokens: l.usage.as_ref().and_then(|u| u.output_tokens),
+        error_type: l.error.and_then(|e| e.error_type).map(bytes),
+        cost_usd: l.cost_usd,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &str = r#"{"schema":1,"request_id":"01a2","trace_id":"4a06","kind":"llm","tags":["a","b]"],"metadata":{"x":{"function":"nested"}},"name":"ask","function":"quickstart::ask","operation":"chat","provider":"openai","request_model":"gpt-4o-mini","started_at":"2026-11-27T09:26:47.125Z","ended_at":"2026-11-27T09:26:47.125Z","latency_ms":0.051106,"status":"error","messages":[{"content":"say \"hi\" \\ {","role":"user"}],"error":{"message":"Error code: 400 - {\"error\":{}}","type":"context_length","http_status":400,"retryable":false},"usage":{"input_tokens":16,"output_tokens":10,"total_tokens":26,"cached_input_tokens":0},"cost_usd":1.4e-4,"level":"error"}"#;
+
+    #[test]
+    fn the_scanner_agrees_with_serde() {
+        let fast = fields(LINE.as_bytes());
+        let exact = fields_exact(LINE.as_bytes());
+        assert!(fast.is_some());
+        assert_eq!(fast, exact);
+        let f = fast.unwrap_or_default();
+        assert_eq!(f.function.as_deref(), Some(&b"quickstart::ask"[..]));
+        assert_eq!(f.error_type.as_deref(), Some(&b"context_length"[..]));
+        assert_eq!(f.input_tokens, Some(16));
+        assert_eq!(f.cost_usd, Some(0.00014));
+    }
+
+    #[test]
+    fn escapes_are_decoded() {
+        let line = br#"{"function":"a\u00e9\"b","started_at":"2026-11-27T09:26:47Z","latency_ms":1,"status":"ok"}"#;
+        let f = fields(line).unwrap_or_default();
+        assert_eq!(f.function.as_deref(), Some("a\u{e9}\"b".as_bytes()));
+        assert_eq!(fields_exact(line), Some(f));
+    }
+
+    #[test]
+    fn broken_lines_are_rejected() {
+        let whole = LINE.as_bytes();
+        for cut in 1..whole.len() {
+            assert_eq!(read(&whole[..cut]), None, "cut at {cut}");
+        }
+        for bad in [
+            &b"{}"[..],
+            b"[1,2]",
+            b"\x00\xff\xfe garbage",
+            b"{\"latency_ms\":1}",
+            b"null",
+            b"",
+        ] {
+            assert_eq!(read(bad), None);
+        }
+        let no_status = br#"{"started_at":"2026-11-27T09:26:47Z","latency_ms":1}"#;
+        assert_eq!(read(no_status), None);
+        let trailing = br#"{"started_at":"2026-11-27T09:26:47Z","latency_ms":1,"status":"ok"} x"#;
+        assert_eq!(read(trailing), None);
+    }
+
+    #[test]
+    fn odd_but_valid_lines_fall_back_to_serde() {
+        // An escaped key: the scanner does not see `status`, serde does.
+        let line = br#"{"started_at":"2026-11-27T09:26:47Z","latency_ms":1,"st\u0061tus":"ok"}"#;
+        assert_eq!(fields(line), None);
+        assert_eq!(
+            read(line).map(|f| f.status.into_owned()),
+            Some(b"ok".to_vec())
+        );
+    }
+
+    #[test]
+    fn both_paths_agree_on_long_and_escaped_lines() {
+        let plain = LINE.replace("\\", "");
+        let long = plain.replace(
+            "\"kind\":\"llm\"",
+            &format!("\"kind\":\"llm\",\"blob\":\"{}\"", "y".repeat(10_000)),
+        );
+        for line in [LINE, plain.as_str(), long.as_str()] {
+            assert_eq!(
+                fields(line.as_bytes()),
+                fields_exact(line.as_bytes()),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn decimals_are_read_exactly() {
+        for text in [
+            "0",
+            "1",
+            "-3",
+            "0.051106",
+            "578.761",
+            "0.055182999999999996",
+            "60380.558",
+            "1e3",
+            "0.1",
+            "123456789012345",
+        ] {
+            let exact: f64 = text.parse().unwrap_or(f64::NAN);
+            let fast = decimal(text.as_bytes());
+            assert!(
+                fast.is_none() || fast == Some(exact),
+                "{text}: {fast:?} != {exact}"
+            );
+        }
+        assert_eq!(decimal(b"0.5"), Some(0.5));
+        assert_eq!(decimal(b"1."), None);
+        assert_eq!(decimal(b"01"), None);
+        assert_eq!(decimal(b"1.2.3"), None);
+    }
+}
