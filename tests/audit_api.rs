@@ -7,34 +7,11 @@ use std::path::Path;
 use llm_traced::audit::{
     self, Action, AuditError, AuditLog, Damage, FileOptions, Fsync, Head, NewEntry,
 };
+mod common;
+
+use common::{is_child, run_child};
 use llm_traced::context::Context;
 use serde_json::json;
-
-/// Runs test `name` of this binary in a child process with `env` set (and
-/// every other `LLM_*` variable removed), as tests/common's `run_child` does.
-fn run_child(name: &str, env: &[(&str, &str)]) -> std::process::Output {
-    let exe = std::env::current_exe().unwrap();
-    let mut cmd = std::process::Command::new(exe);
-    cmd.args([name, "--exact", "--nocapture", "--test-threads=1"]);
-    for (var, _) in std::env::vars() {
-        if var.starts_with("LLM_") {
-            cmd.env_remove(var);
-        }
-    }
-    cmd.envs(env.iter().copied()).env("LLM_TRACED_CHILD", "1");
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "child {name} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn is_child() -> bool {
-    std::env::var_os("LLM_TRACED_CHILD").is_some()
-}
 
 fn quiet_file(path: &Path) -> AuditLog {
     AuditLog::open_file(path, FileOptions::new().fsync(Fsync::Never)).unwrap()

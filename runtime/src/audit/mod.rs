@@ -353,8 +353,21 @@ impl AuditLog {
         content: &str,
         details: Value,
     ) -> Result<Head, AuditError> {
+        self.content_entry(Action::Query, user, resource, content, details)
+    }
+
+    /// An entry of `action` about `content` (kept as its SHA-256 only), with
+    /// the IP address and user agent of the bound context.
+    fn content_entry(
+        &self,
+        action: Action,
+        user: &str,
+        resource: &str,
+        content: &str,
+        details: Value,
+    ) -> Result<Head, AuditError> {
         self.append(
-            NewEntry::new(Action::Query, resource)
+            NewEntry::new(action, resource)
                 .user(user)
                 .content(content)
                 .details(details)
@@ -370,13 +383,7 @@ impl AuditLog {
         content: &str,
         details: Value,
     ) -> Result<Head, AuditError> {
-        self.append(
-            NewEntry::new(Action::Completion, resource)
-                .user(user)
-                .content(content)
-                .details(details)
-                .from_context(),
-        )
+        self.content_entry(Action::Completion, user, resource, content, details)
     }
 
     /// Records a moderation check of `content` (kept as its SHA-256 only).
@@ -387,13 +394,7 @@ impl AuditLog {
         content: &str,
         details: Value,
     ) -> Result<Head, AuditError> {
-        self.append(
-            NewEntry::new(Action::Moderation, resource)
-                .user(user)
-                .content(content)
-                .details(details)
-                .from_context(),
-        )
+        self.content_entry(Action::Moderation, user, resource, content, details)
     }
 
     /// Records that a content filter stopped `content` (kept as its SHA-256
@@ -406,13 +407,7 @@ impl AuditLog {
         content: &str,
         details: Value,
     ) -> Result<Head, AuditError> {
-        self.append(
-            NewEntry::new(Action::ContentFilter, resource)
-                .user(user)
-                .content(content)
-                .details(details)
-                .from_context(),
-        )
+        self.content_entry(Action::ContentFilter, user, resource, content, details)
     }
 
     /// Records a retrieval (RAG): `records_accessed` records read from
