@@ -34,8 +34,8 @@ fn accepted_spellings_switch_outputs_on() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("LLM call  env_call"), "{stderr}");
     assert!(
-        stderr.contains("[secret prompt]") || stderr.contains("secret prompt"),
-        "{stderr}"
+        stderr.contains("prompt    \"secret prompt\""),
+        "the prompt is shown: {stderr}"
     );
     // LLM_LOG_RESPONSES is off: the answer is not in the block.
     assert!(!stderr.contains("response  1 messages"), "{stderr}");

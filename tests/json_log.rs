@@ -47,6 +47,15 @@ fn run_logged(
     (temp, log, out)
 }
 
+/// Runs `work` on a two-worker multi-thread runtime (in a child test).
+fn multi_thread<F: std::future::Future>(work: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap()
+        .block_on(work)
+}
+
 // ---------------------------------------------------------------------------
 
 #[test]
@@ -54,11 +63,7 @@ fn child_many_tasks() {
     if !is_child() {
         return;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    multi_thread(async {
         let tasks: Vec<_> = (0..64)
             .map(|t| {
                 tokio::spawn(async move {
@@ -103,11 +108,7 @@ fn child_tenants() {
     if !is_child() {
         return;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    multi_thread(async {
         let mut tasks = Vec::new();
         for t in 0..100 {
             let ctx = Context::new_trace().with_tenant(format!("tenant-{t}"));
@@ -449,6 +450,11 @@ async fn unknown_model() -> Value {
 }
 
 #[llm_traced(provider = "openai", model = "gpt-4o")]
+async fn refused() -> Value {
+    common::fixture("openai_chat_completion_refusal.json")
+}
+
+#[llm_traced(provider = "openai", model = "gpt-4o")]
 async fn flaky(fail: bool) -> Result<Value, String> {
     if fail {
         Err("HTTP 503 Service Unavailable".to_owned())
@@ -470,6 +476,7 @@ fn child_levels() {
             slow_call().await;
             cut_call(120_000).await;
             unknown_model().await;
+            refused().await;
             Context::new_trace()
                 .scope(async {
                     flaky(true).await.unwrap_err();
@@ -508,6 +515,13 @@ fn levels_warnings_cost_and_budget() {
     assert!(
         by_fn["unknown_model"][0].get("cost_usd").is_none(),
         "unknown model: no cost, not 0"
+    );
+    let refused = by_fn["refused"][0];
+    assert_eq!(refused["level"], "warn");
+    assert_eq!(
+        refused["warnings"],
+        json!(["content_filtered"]),
+        "a refusal is filtered output"
     );
     let flaky = &by_fn["flaky"];
     assert_eq!(flaky[0]["level"], "error");

@@ -225,11 +225,6 @@ impl CallState {
         span.record("code.function", self.site.function());
     }
 
-    /// The span of this call.
-    pub fn span(&self) -> &Span {
-        &self.span
-    }
-
     /// Ends the call with its output.
     pub fn finish<T: LlmResponse>(mut self: Box<Self>, output: &T, enrich: Option<Enricher<T>>) {
         let wants_content = self.site.audit || self.config.is_some_and(Config::wants_response);
@@ -387,6 +382,7 @@ impl CallState {
                 info.text.as_deref(),
             );
         }
+        let refused = info.refusal.is_some();
         let response = (wants_response && (info.text.is_some() || info.refusal.is_some()))
             .then_some(ResponseContent {
                 text: info.text,
@@ -465,6 +461,7 @@ impl CallState {
             config,
             price,
             self.site as *const Site as usize,
+            refused,
         );
         sinks::tracing_event::emit(&self.span, &record);
         if let Some(config) = config {

@@ -54,11 +54,15 @@ const FILTERED: &[&str] = &[
 
 /// Fills the record's `level` and `warnings`, and counts its cost against the
 /// budget. Returns the level.
+///
+/// `refused` says whether the model refused, which the record shows only
+/// when response content is kept.
 pub(crate) fn assess(
     record: &mut CallRecord,
     config: Option<&Config>,
     price: Option<&Price>,
     site_key: usize,
+    refused: bool,
 ) -> &'static str {
     let mut warnings = Vec::new();
     let slow_ms = config.map_or(crate::config::DEFAULT_SLOW_MS, |c| c.slow_ms);
@@ -76,10 +80,7 @@ pub(crate) fn assess(
         .finish_reasons
         .iter()
         .any(|r| FILTERED.contains(&r.as_str()))
-        || record
-            .response
-            .as_ref()
-            .is_some_and(|r| r.refusal.is_some())
+        || refused
     {
         warnings.push(warning::CONTENT_FILTERED);
     }

@@ -454,6 +454,43 @@ pub(crate) struct Fields<'a> {
     pub(crate) mac: Option<String>,
 }
 
+/// A row of the audit table, columns in `SELECT` order (seq, ts, action,
+/// user_id, resource, details, ip_address, user_agent, content_hash,
+/// prev_hash, hash, mac), whatever the database.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) trait SqlRow {
+    /// An integer column.
+    fn int(&self, column: usize) -> Result<i64, String>;
+    /// A text column, `None` for NULL.
+    fn text(&self, column: usize) -> Result<Option<String>, String>;
+}
+
+/// The entry in a row of the audit table.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn entry_from_row(r: &impl SqlRow) -> Result<Entry, String> {
+    let required = |column: usize| -> Result<String, String> {
+        r.text(column)?
+            .ok_or_else(|| format!("column {column} is NULL"))
+    };
+    let seq = r.int(0)?;
+    let (ts, action, details) = (required(1)?, required(2)?, required(5)?);
+    Entry::from_fields(Fields {
+        seq: u64::try_from(seq).map_err(|_| format!("negative sequence number {seq}"))?,
+        ts: &ts,
+        action: &action,
+        user_id: r.text(3)?,
+        resource: required(4)?,
+        details: DetailsField::Text(&details),
+        ip_address: r.text(6)?,
+        user_agent: r.text(7)?,
+        content_hash: r.text(8)?,
+        prev_hash: required(9)?,
+        hash: required(10)?,
+        mac: r.text(11)?,
+    })
+    .map_err(|reason| format!("seq {seq}: {reason}"))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLine {

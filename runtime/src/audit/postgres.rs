@@ -15,7 +15,7 @@ use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Statement};
 
 use super::backend::{Backend, Scanned};
-use super::entry::{DetailsField, Entry, Fields};
+use super::entry::{entry_from_row, Entry, SqlRow};
 use super::error::AuditError;
 use super::head::Head;
 
@@ -191,27 +191,14 @@ fn insert(
     tx.execute(statement, &params).map(|_| ())
 }
 
-fn row_to_entry(r: &postgres::Row) -> Result<Entry, String> {
-    let err = |e: postgres::Error| e.to_string();
-    let seq: i64 = r.try_get(0).map_err(err)?;
-    let ts: String = r.try_get(1).map_err(err)?;
-    let action: String = r.try_get(2).map_err(err)?;
-    let details: String = r.try_get(5).map_err(err)?;
-    Entry::from_fields(Fields {
-        seq: u64::try_from(seq).map_err(|_| format!("negative sequence number {seq}"))?,
-        ts: &ts,
-        action: &action,
-        user_id: r.try_get(3).map_err(err)?,
-        resource: r.try_get(4).map_err(err)?,
-        details: DetailsField::Text(&details),
-        ip_address: r.try_get(6).map_err(err)?,
-        user_agent: r.try_get(7).map_err(err)?,
-        content_hash: r.try_get(8).map_err(err)?,
-        prev_hash: r.try_get(9).map_err(err)?,
-        hash: r.try_get(10).map_err(err)?,
-        mac: r.try_get(11).map_err(err)?,
-    })
-    .map_err(|reason| format!("seq {seq}: {reason}"))
+impl SqlRow for postgres::Row {
+    fn int(&self, column: usize) -> Result<i64, String> {
+        self.try_get(column).map_err(|e| e.to_string())
+    }
+
+    fn text(&self, column: usize) -> Result<Option<String>, String> {
+        self.try_get(column).map_err(|e| e.to_string())
+    }
 }
 
 impl Backend for PostgresBackend {
@@ -283,7 +270,7 @@ impl Backend for PostgresBackend {
             let mut position = 0u64;
             while let Some(row) = rows.next()? {
                 position += 1;
-                let item = match row_to_entry(&row) {
+                let item = match entry_from_row(&row) {
                     Ok(entry) => Scanned::Entry(Box::new(entry)),
                     Err(reason) => Scanned::Malformed { position, reason },
                 };

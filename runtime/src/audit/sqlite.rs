@@ -10,7 +10,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::backend::{Backend, Scanned};
-use super::entry::{DetailsField, Entry, Fields};
+use super::entry::{entry_from_row, Entry, SqlRow};
 use super::error::AuditError;
 use super::head::Head;
 
@@ -211,27 +211,14 @@ fn insert(conn: &Connection, e: &Entry) -> rusqlite::Result<()> {
     .map(|_| ())
 }
 
-fn row_to_entry(r: &rusqlite::Row<'_>) -> Result<Entry, String> {
-    let err = |e: rusqlite::Error| e.to_string();
-    let seq: i64 = r.get(0).map_err(err)?;
-    let ts: String = r.get(1).map_err(err)?;
-    let action: String = r.get(2).map_err(err)?;
-    let details: String = r.get(5).map_err(err)?;
-    Entry::from_fields(Fields {
-        seq: u64::try_from(seq).map_err(|_| format!("negative sequence number {seq}"))?,
-        ts: &ts,
-        action: &action,
-        user_id: r.get(3).map_err(err)?,
-        resource: r.get(4).map_err(err)?,
-        details: DetailsField::Text(&details),
-        ip_address: r.get(6).map_err(err)?,
-        user_agent: r.get(7).map_err(err)?,
-        content_hash: r.get(8).map_err(err)?,
-        prev_hash: r.get(9).map_err(err)?,
-        hash: r.get(10).map_err(err)?,
-        mac: r.get(11).map_err(err)?,
-    })
-    .map_err(|reason| format!("seq {seq}: {reason}"))
+impl SqlRow for rusqlite::Row<'_> {
+    fn int(&self, column: usize) -> Result<i64, String> {
+        self.get(column).map_err(|e| e.to_string())
+    }
+
+    fn text(&self, column: usize) -> Result<Option<String>, String> {
+        self.get(column).map_err(|e| e.to_string())
+    }
 }
 
 impl Backend for SqliteBackend {
@@ -279,7 +266,7 @@ impl Backend for SqliteBackend {
         let mut position = 0u64;
         while let Some(row) = rows.next().map_err(db_err(&path, "read"))? {
             position += 1;
-            let item = match row_to_entry(row) {
+            let item = match entry_from_row(row) {
                 Ok(entry) => Scanned::Entry(Box::new(entry)),
                 Err(reason) => Scanned::Malformed { position, reason },
             };

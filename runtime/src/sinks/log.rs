@@ -231,7 +231,7 @@ impl Writer {
             self.template.clone()
         };
         self.line.clear();
-        serde_json::to_writer(&mut self.line, &LogLine::new(record, self.config))
+        serde_json::to_writer(&mut self.line, &log_line(record, self.config))
             .map_err(std::io::Error::other)?;
         self.line.push(b'\n');
         let today = Utc::now().date_naive();
@@ -248,7 +248,7 @@ impl Writer {
         let new_day = config.log_rotate_daily && log.day != today;
         if too_big || new_day {
             log.out.flush()?;
-            rotate(&path, config.log_keep, log.day)?;
+            rotate(&path, config.log_keep)?;
             *log = open(&path)?;
             log.day = today;
         }
@@ -301,7 +301,7 @@ fn open(path: &Path) -> std::io::Result<OpenLog> {
 
 /// `calls.jsonl` → `calls.20261127T091500123.jsonl` (the rotation time, so
 /// that names sort by age), then prune to `keep` rotated files.
-fn rotate(path: &Path, keep: usize, _day: NaiveDate) -> std::io::Result<()> {
+fn rotate(path: &Path, keep: usize) -> std::io::Result<()> {
     let (stem, ext) = split_name(path);
     let dir = path
         .parent()
@@ -418,75 +418,58 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// What the log keeps of a record: content only when the configuration says
 /// so (and the trace is sampled), capped; the diagnosis reduced to what
 /// queries need.
-struct LogLine<'a> {
-    record: std::borrow::Cow<'a, CallRecord>,
-}
-
-impl serde::Serialize for LogLine<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.record.serialize(serializer)
+fn log_line<'a>(record: &'a CallRecord, config: &Config) -> std::borrow::Cow<'a, CallRecord> {
+    let sampled = crate::levels::content_sampled(record.trace_id.as_deref(), config.sample_rate);
+    let keep_prompts = config.log_prompts && sampled;
+    let keep_response = config.log_responses && sampled;
+    let has_content = record.messages.is_some()
+        || record.response.is_some()
+        || record.tool_calls.iter().any(|t| !t.arguments.is_empty());
+    let has_diagnosis = record.error.as_ref().is_some_and(|e| e.diagnosis.is_some());
+    let needs_change = has_content || has_diagnosis;
+    if !needs_change {
+        return std::borrow::Cow::Borrowed(record);
     }
-}
-
-impl<'a> LogLine<'a> {
-    fn new(record: &'a CallRecord, config: &Config) -> Self {
-        let sampled =
-            crate::levels::content_sampled(record.trace_id.as_deref(), config.sample_rate);
-        let keep_prompts = config.log_prompts && sampled;
-        let keep_response = config.log_responses && sampled;
-        let has_content = record.messages.is_some()
-            || record.response.is_some()
-            || record.tool_calls.iter().any(|t| !t.arguments.is_empty());
-        let has_diagnosis = record.error.as_ref().is_some_and(|e| e.diagnosis.is_some());
-        let needs_change = has_content || has_diagnosis;
-        if !needs_change {
-            return LogLine {
-                record: std::borrow::Cow::Borrowed(record),
-            };
+    let mut r = record.clone();
+    let max = config.max_content_chars;
+    if keep_prompts {
+        if let Some(messages) = &mut r.messages {
+            crate::text::cap_json_strings(messages, max);
         }
-        let mut r = record.clone();
-        let max = config.max_content_chars;
-        if keep_prompts {
-            if let Some(messages) = &mut r.messages {
-                crate::text::cap_json_strings(messages, max);
+    } else {
+        r.messages = None;
+    }
+    if keep_response {
+        if let Some(response) = &mut r.response {
+            for text in [&mut response.text, &mut response.refusal]
+                .into_iter()
+                .flatten()
+            {
+                crate::text::cap_in_place(text, max);
             }
-        } else {
-            r.messages = None;
-        }
-        if keep_response {
-            if let Some(response) = &mut r.response {
-                for text in [&mut response.text, &mut response.refusal]
-                    .into_iter()
-                    .flatten()
-                {
+            for choice in &mut response.choices {
+                if let Some(text) = &mut choice.text {
                     crate::text::cap_in_place(text, max);
                 }
-                for choice in &mut response.choices {
-                    if let Some(text) = &mut choice.text {
-                        crate::text::cap_in_place(text, max);
-                    }
-                }
-            }
-            for call in &mut r.tool_calls {
-                crate::text::cap_in_place(&mut call.arguments, max);
-            }
-        } else {
-            r.response = None;
-            for call in &mut r.tool_calls {
-                call.arguments.clear();
             }
         }
-        if let Some(error) = &mut r.error {
-            if let Some(d) = error.diagnosis.take() {
-                error.retryable = Some(d.retryable);
-                error.retry_after_ms = d.retry_after_ms;
-                error.code = d.code;
-            }
+        for call in &mut r.tool_calls {
+            crate::text::cap_in_place(&mut call.arguments, max);
         }
-        LogLine {
-            record: std::borrow::Cow::Owned(r),
+    } else {
+        r.response = None;
+        for call in &mut r.tool_calls {
+            call.arguments.clear();
         }
     }
+    if let Some(error) = &mut r.error {
+        if let Some(d) = error.diagnosis.take() {
+            error.retryable = Some(d.retryable);
+            error.retry_after_ms = d.retry_after_ms;
+            error.code = d.code;
+        }
+    }
+    std::borrow::Cow::Owned(r)
 }
 
 #[cfg(test)]
