@@ -32,6 +32,9 @@ pub use llm_traced_runtime::llm_traced;
 #[cfg(feature = "http")]
 pub use llm_traced_runtime::http;
 
+#[cfg(feature = "otel")]
+pub use llm_traced_runtime::otel;
+
 #[cfg(feature = "subscriber")]
 pub use llm_traced_runtime::subscriber::{self, init};
 

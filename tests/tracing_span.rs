@@ -113,8 +113,16 @@ fn span_and_event_follow_the_genai_conventions() {
     );
     assert_eq!(f["gen_ai.usage.input_tokens"], "149");
     assert_eq!(f["gen_ai.usage.output_tokens"], "60");
-    assert_eq!(f["gen_ai.response.finish_reasons"], "[\"tool_calls\"]");
-    assert_eq!(f["otel.name"], "chat gpt-4o");
+    if cfg!(feature = "otel") {
+        // OpenTelemetry gets them as a string array, through its own API.
+        assert!(!f.contains_key("gen_ai.response.finish_reasons"));
+    } else {
+        assert_eq!(f["gen_ai.response.finish_reasons"], "[\"tool_calls\"]");
+    }
+    assert!(
+        !f.contains_key("otel.name"),
+        "a literal model names the span at compile time"
+    );
     assert_eq!(f["code.function"], "tracing_span::traced_ok");
     assert_eq!(f["request_id"].len(), 36);
     assert!(f.contains_key("latency_ms"));

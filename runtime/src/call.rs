@@ -84,7 +84,7 @@ impl Capture<'_> {
     /// some enabled output shows content.
     pub fn messages<T: Serialize + ?Sized>(&mut self, messages: &T) {
         // An audited call hashes its messages even when no output shows them.
-        if self.state.site.audit || self.state.config.is_some_and(Config::wants_messages) {
+        if self.state.wants_messages {
             self.state.messages = Some(serde_json::to_value(messages).unwrap_or_else(|e| {
                 Value::String(format!("<messages could not be serialised: {e}>"))
             }));
@@ -107,6 +107,13 @@ pub struct CallState {
     model: Option<String>,
     messages: Option<Value>,
     stream: Option<crate::stream::StreamFacts>,
+    /// Whether some output (or the audit log) records the messages, and the
+    /// response's content.
+    wants_messages: bool,
+    wants_response: bool,
+    /// Whether some output shows the response's content (the audit log
+    /// only hashes it).
+    keeps_response: bool,
     finished: bool,
 }
 
@@ -168,6 +175,12 @@ impl CallState {
         let outer = Context::current();
         let trace_id = outer.trace_id().unwrap_or_else(TraceId::random);
         let parent_span_id = outer.span_id();
+        let (otel_prompts, otel_responses) = otel_content(&span);
+        // An audited call hashes its content even when no output shows it.
+        let wants_messages =
+            site.audit || otel_prompts || config.is_some_and(Config::wants_messages);
+        let keeps_response = otel_responses || config.is_some_and(Config::wants_response);
+        let wants_response = keeps_response || site.audit;
         Box::new(CallState {
             site,
             span,
@@ -180,12 +193,15 @@ impl CallState {
             model: site.model.map(str::to_owned),
             messages: None,
             stream: None,
+            wants_messages,
+            wants_response,
+            keeps_response,
             finished: false,
         })
     }
 
     /// Puts what is known at the start on the span.
-    fn announce(&self) {
+    fn announce(&mut self) {
         if self.span.is_disabled() {
             return;
         }
@@ -196,20 +212,17 @@ impl CallState {
         }
         if let Some(model) = &self.model {
             span.record("gen_ai.request.model", model.as_str());
+        }
+        // The span's static name is "{operation} {model}" for a literal
+        // model and "{operation} {name}" for a step; a model known only at
+        // run time completes it here.
+        if let (None, Some(model), "llm") = (self.site.model, &self.model, self.site.kind) {
             span.record(
                 "otel.name",
                 format!("{} {}", self.site.operation, model).as_str(),
             );
-        } else {
-            span.record("otel.name", self.site.operation);
         }
         span.record("request_id", self.request_id.as_str());
-        if let Some(trace_id) = self.context.trace_id() {
-            span.record("trace_id", trace_id.to_string().as_str());
-        }
-        if let Some(span_id) = self.context.span_id() {
-            span.record("span_id", span_id.to_string().as_str());
-        }
         if let Some(parent) = self.parent_span_id {
             span.record("parent_span_id", parent.to_string().as_str());
         }
@@ -223,11 +236,27 @@ impl CallState {
             span.record("tenant_id", tenant);
         }
         span.record("code.function", self.site.function());
+        // The name is final: the OpenTelemetry span may start, and its ids
+        // become ours, so that our records and the exported spans join.
+        #[cfg(feature = "otel")]
+        {
+            let parent = self.context.trace_id().zip(self.parent_span_id);
+            if let Some((trace_id, span_id)) = crate::otel::span::start(&self.span, parent) {
+                self.context = self.context.child(trace_id, span_id);
+            }
+        }
+        let span = &self.span;
+        if let Some(trace_id) = self.context.trace_id() {
+            span.record("trace_id", trace_id.to_string().as_str());
+        }
+        if let Some(span_id) = self.context.span_id() {
+            span.record("span_id", span_id.to_string().as_str());
+        }
     }
 
     /// Ends the call with its output.
     pub fn finish<T: LlmResponse>(mut self: Box<Self>, output: &T, enrich: Option<Enricher<T>>) {
-        let wants_content = self.site.audit || self.config.is_some_and(Config::wants_response);
+        let wants_content = self.wants_response;
         let captured = catch_unwind(AssertUnwindSafe(|| {
             let mut info = if wants_content {
                 ResponseInfo::default()
@@ -263,7 +292,7 @@ impl CallState {
         acc: crate::stream::StreamAccumulator,
         facts: crate::stream::StreamFacts,
     ) {
-        let wants_content = self.site.audit || self.config.is_some_and(Config::wants_response);
+        let wants_content = self.wants_response;
         self.stream = Some(facts);
         let info = acc.into_info(wants_content);
         if facts.end == crate::stream::StreamEnd::Abandoned && info.error.is_none() {
@@ -324,7 +353,7 @@ impl CallState {
         let ended_at = self.started_at
             + chrono::Duration::from_std(latency).unwrap_or_else(|_| chrono::Duration::zero());
         let config = self.config;
-        let wants_response = config.is_some_and(Config::wants_response);
+        let wants_response = self.keeps_response;
         let (status, info, error) = match outcome {
             Outcome::Returned(info) => {
                 let mut info = *info;
@@ -464,6 +493,17 @@ impl CallState {
             refused,
         );
         sinks::tracing_event::emit(&self.span, &record);
+        #[cfg(feature = "otel")]
+        {
+            let switches = config::current();
+            crate::otel::span::finish(
+                &self.span,
+                &record,
+                switches.log_prompts,
+                switches.log_responses,
+            );
+            crate::otel::metrics::record(&record);
+        }
         if let Some(config) = config {
             if config.debug {
                 sinks::debug::emit(config, &record);
@@ -476,6 +516,19 @@ impl CallState {
             }
         }
     }
+}
+
+/// Whether an OpenTelemetry export may carry the prompts and the responses:
+/// with the `otel` feature, the content switches alone decide, whatever the
+/// local outputs.
+fn otel_content(span: &Span) -> (bool, bool) {
+    #[cfg(feature = "otel")]
+    if !span.is_disabled() {
+        let switches = config::current();
+        return (switches.log_prompts, switches.log_responses);
+    }
+    let _ = span;
+    (false, false)
 }
 
 enum Outcome {

@@ -204,6 +204,9 @@ pub struct Bound {
 struct Inner {
     trace_id: Option<TraceId>,
     span_id: Option<SpanId>,
+    /// Whether `span_id` is a remote parent (an incoming `traceparent`)
+    /// rather than one of this process's calls.
+    remote: bool,
     request_id: Option<String>,
     bound: Bound,
 }
@@ -259,6 +262,7 @@ impl Context {
         Context::from_inner(Inner {
             trace_id: Some(parent.trace_id),
             span_id: Some(parent.parent_span_id),
+            remote: true,
             ..Inner::default()
         })
     }
@@ -368,6 +372,7 @@ impl Context {
         self.edit(|i| {
             i.trace_id = Some(trace_id);
             i.span_id = Some(span_id);
+            i.remote = false;
         })
     }
 
@@ -385,10 +390,7 @@ impl Context {
     /// other side. Without a trace, one is started.
     #[must_use = "the context is current only while the guard lives"]
     pub fn attach(self) -> ContextGuard {
-        let previous = swap(self.with_trace());
-        ContextGuard {
-            previous: Some(previous),
-        }
+        self.with_trace().enter()
     }
 
     /// Runs `f` with this context current.
@@ -408,8 +410,22 @@ impl Context {
 
     /// Installs this context without starting a trace: the call wrappers use it.
     pub(crate) fn enter(&self) -> ContextGuard {
+        // A remote parent becomes OpenTelemetry's current context as well, so
+        // that spans started inside (the user's own too) join its trace.
+        #[cfg(feature = "otel")]
+        let otel = match self.inner.as_deref() {
+            Some(Inner {
+                trace_id: Some(trace_id),
+                span_id: Some(span_id),
+                remote: true,
+                ..
+            }) => crate::otel::bridge::enter_remote(*trace_id, *span_id),
+            _ => None,
+        };
         ContextGuard {
             previous: Some(swap(self.clone())),
+            #[cfg(feature = "otel")]
+            _otel: otel,
         }
     }
 }
@@ -423,6 +439,9 @@ fn swap(context: Context) -> Context {
 /// Restores the previous context when dropped.
 pub struct ContextGuard {
     previous: Option<Context>,
+    /// OpenTelemetry's context for a remote parent; restored on drop.
+    #[cfg(feature = "otel")]
+    _otel: Option<opentelemetry::ContextGuard>,
 }
 
 impl Drop for ContextGuard {

@@ -9,6 +9,7 @@
 //! - [`context`]: trace ids and bound values (user, session, tenant, tags).
 //! - [`record`]: [`CallRecord`], the versioned schema of saved conversations.
 //! - [`diagnostics`]: what kind of failure an error is, and what to do about it.
+//! - `otel` (cargo feature `otel`): OpenTelemetry export with the GenAI conventions.
 //! - `call` and `sinks` (private): the per-call state and where records go.
 
 #![warn(missing_docs, unreachable_pub)]
@@ -23,6 +24,8 @@ mod exit;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod levels;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod pricing;
 pub mod record;
 pub mod redaction;
@@ -119,6 +122,7 @@ macro_rules! __llm_traced_span {
             otel.name = $crate::__private::tracing::field::Empty,
             otel.kind = $otel_kind,
             otel.status_code = $crate::__private::tracing::field::Empty,
+            otel.status_description = $crate::__private::tracing::field::Empty,
             gen_ai.operation.name = $crate::__private::tracing::field::Empty,
             gen_ai.provider.name = $crate::__private::tracing::field::Empty,
             gen_ai.request.model = $crate::__private::tracing::field::Empty,
@@ -127,6 +131,8 @@ macro_rules! __llm_traced_span {
             gen_ai.response.finish_reasons = $crate::__private::tracing::field::Empty,
             gen_ai.usage.input_tokens = $crate::__private::tracing::field::Empty,
             gen_ai.usage.output_tokens = $crate::__private::tracing::field::Empty,
+            gen_ai.usage.cache_read.input_tokens = $crate::__private::tracing::field::Empty,
+            gen_ai.usage.reasoning.output_tokens = $crate::__private::tracing::field::Empty,
             error.type = $crate::__private::tracing::field::Empty,
             request_id = $crate::__private::tracing::field::Empty,
             latency_ms = $crate::__private::tracing::field::Empty,

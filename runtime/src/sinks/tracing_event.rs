@@ -29,18 +29,33 @@ pub(crate) fn emit(span: &Span, record: &CallRecord) {
         if let Some(id) = &record.response_id {
             span.record("gen_ai.response.id", id.as_str());
         }
-        if let Some(reasons) = &finish_reasons {
+        // With OpenTelemetry on, the reasons go out as a string array instead.
+        if let (Some(reasons), false) = (&finish_reasons, cfg!(feature = "otel")) {
             span.record("gen_ai.response.finish_reasons", reasons.as_str());
         }
-        if let Some(n) = input_tokens {
-            span.record("gen_ai.usage.input_tokens", n);
+        // Signed: OpenTelemetry has no unsigned integers, and its layer turns
+        // `u64` fields into strings.
+        let usage = record.usage.unwrap_or_default();
+        for (field, count) in [
+            ("gen_ai.usage.input_tokens", usage.input_tokens),
+            ("gen_ai.usage.output_tokens", usage.output_tokens),
+            (
+                "gen_ai.usage.cache_read.input_tokens",
+                usage.cached_input_tokens,
+            ),
+            (
+                "gen_ai.usage.reasoning.output_tokens",
+                usage.reasoning_tokens,
+            ),
+        ] {
+            if let Some(n) = count.and_then(|n| i64::try_from(n).ok()) {
+                span.record(field, n);
+            }
         }
-        if let Some(n) = output_tokens {
-            span.record("gen_ai.usage.output_tokens", n);
-        }
-        if let Some(t) = error_type {
-            span.record("error.type", t);
+        if let Some(error) = &record.error {
+            span.record("error.type", error.error_type.as_str());
             span.record("otel.status_code", "ERROR");
+            span.record("otel.status_description", error.message.as_str());
         }
         span.record("latency_ms", latency_ms);
         if let Some(ttft) = record.time_to_first_chunk_ms {

@@ -1,0 +1,142 @@
+//! Per-call cost with the OpenTelemetry layer listening (feature `otel`):
+//! every call becomes an OpenTelemetry span, batched to an exporter that
+//! discards them (the network is not what is measured), and records the two
+//! GenAI metrics (exported, and discarded, once a minute).
+//!
+//! ```sh
+//! cargo bench --bench otel --features otel
+//! ```
+
+use std::hint::black_box;
+
+use llm_traced::llm_traced;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{SdkMeterProvider, Temporality};
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use serde_json::{json, Value};
+use tracing_subscriber::layer::SubscriberExt;
+
+mod shared;
+use shared::*;
+
+/// An exporter that drops what it is given.
+#[derive(Debug)]
+struct Discard;
+
+impl SpanExporter for Discard {
+    fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        drop(batch);
+        std::future::ready(Ok(()))
+    }
+}
+
+impl PushMetricExporter for Discard {
+    fn export(
+        &self,
+        _: &ResourceMetrics,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        std::future::ready(Ok(()))
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _: std::time::Duration) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn temporality(&self) -> Temporality {
+        Temporality::Cumulative
+    }
+}
+
+static PROVIDER: std::sync::OnceLock<SdkTracerProvider> = std::sync::OnceLock::new();
+
+fn provider() -> &'static SdkTracerProvider {
+    PROVIDER.get_or_init(|| {
+        SdkTracerProvider::builder()
+            .with_batch_exporter(Discard)
+            .with_id_generator(llm_traced::otel::ContextIdGenerator::default())
+            .build()
+    })
+}
+
+fn main() {
+    llm_traced::Config::default().install().unwrap();
+    let meters = SdkMeterProvider::builder()
+        .with_periodic_exporter(Discard)
+        .build();
+    llm_traced::otel::install_metrics(&meters);
+    divan::main();
+    provider().shutdown().unwrap();
+}
+
+/// Runs the benchmark under our layer (`llm_traced::otel::layer`), or under
+/// `tracing-opentelemetry`'s defaults.
+fn with_layer(ours: bool, bencher: divan::Bencher, f: impl Fn()) {
+    let tracer = provider().tracer("bench");
+    let run = || bencher.bench_local(&f);
+    if ours {
+        let subscriber = tracing_subscriber::registry().with(llm_traced::otel::layer(tracer));
+        tracing::subscriber::with_default(subscriber, run);
+    } else {
+        let subscriber =
+            tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer));
+        tracing::subscriber::with_default(subscriber, run);
+    }
+}
+
+fn response() -> Value {
+    json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o-2024-08-06",
+        "choices": [{"index": 0, "finish_reason": "stop",
+            "message": {"role": "assistant", "content": "Hi."}}],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14}
+    })
+}
+
+#[inline(never)]
+#[llm_traced(provider = "openai", model = "gpt-4o")]
+async fn chat_json(messages: &[&str]) -> Value {
+    let _ = messages;
+    black_box(response())
+}
+
+#[inline(never)]
+async fn bare_json(messages: &[&str]) -> Value {
+    let _ = messages;
+    black_box(response())
+}
+
+#[divan::bench]
+fn async_bare_json() -> Value {
+    poll_once(bare_json(black_box(MESSAGES)))
+}
+
+#[divan::bench(args = [true, false])]
+fn async_tracing_instrument_exported(bencher: divan::Bencher, ours: bool) {
+    with_layer(ours, bencher, || {
+        black_box(poll_once(instrument_async(black_box(MESSAGES))));
+    });
+}
+
+#[divan::bench(args = [true, false])]
+fn async_llm_traced_exported(bencher: divan::Bencher, ours: bool) {
+    with_layer(ours, bencher, || {
+        black_box(poll_once(llm_traced_async(black_box(MESSAGES))));
+    });
+}
+
+#[divan::bench(args = [true, false])]
+fn async_llm_traced_exported_openai_json(bencher: divan::Bencher, ours: bool) {
+    with_layer(ours, bencher, || {
+        black_box(poll_once(chat_json(black_box(MESSAGES))));
+    });
+}

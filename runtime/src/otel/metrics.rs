@@ -1,0 +1,90 @@
+//! The GenAI client metrics: `gen_ai.client.token.usage` and
+//! `gen_ai.client.operation.duration`, with the conventions' buckets.
+
+use std::sync::RwLock;
+
+use opentelemetry::metrics::{Histogram, MeterProvider};
+use opentelemetry::KeyValue;
+
+use crate::record::CallRecord;
+
+struct Instruments {
+    tokens: Histogram<u64>,
+    duration: Histogram<f64>,
+}
+
+/// Set by [`install`]; replaced when it is called again (a global meter
+/// taken before a provider exists would stay a no-op for good).
+static INSTRUMENTS: RwLock<Option<Instruments>> = RwLock::new(None);
+
+/// Records the GenAI metrics of every model call (not of steps) with this
+/// meter provider from now on. [`Otel::builder`](super::Otel::builder) calls
+/// it; call it yourself when you build your own provider.
+pub fn install<P: MeterProvider + ?Sized>(provider: &P) {
+    let meter = provider.meter(super::SCOPE);
+    let tokens = meter
+        .u64_histogram("gen_ai.client.token.usage")
+        .with_unit("{token}")
+        .with_description("Number of input and output tokens used")
+        .with_boundaries(
+            (0..14).map(|i| 4f64.powi(i)).collect(), // 1, 4, 16, … 67108864
+        )
+        .build();
+    let duration = meter
+        .f64_histogram("gen_ai.client.operation.duration")
+        .with_unit("s")
+        .with_description("GenAI operation duration")
+        .with_boundaries(
+            (0..14).map(|i| 0.01 * 2f64.powi(i)).collect(), // 0.01, 0.02, 0.04, … 81.92
+        )
+        .build();
+    let instruments = Instruments { tokens, duration };
+    match INSTRUMENTS.write() {
+        Ok(mut slot) => *slot = Some(instruments),
+        Err(poisoned) => *poisoned.into_inner() = Some(instruments),
+    }
+}
+
+/// Records one finished call.
+pub(crate) fn record(record: &CallRecord) {
+    if record.kind != "llm" {
+        return;
+    }
+    let Ok(slot) = INSTRUMENTS.read() else {
+        return;
+    };
+    let Some(instruments) = slot.as_ref() else {
+        return;
+    };
+    let mut attributes = vec![KeyValue::new(
+        "gen_ai.operation.name",
+        record.operation.to_string(),
+    )];
+    if let Some(provider) = &record.provider {
+        attributes.push(KeyValue::new("gen_ai.provider.name", provider.to_string()));
+    }
+    if let Some(model) = &record.request_model {
+        attributes.push(KeyValue::new("gen_ai.request.model", model.clone()));
+    }
+    if let Some(model) = &record.response_model {
+        attributes.push(KeyValue::new("gen_ai.response.model", model.clone()));
+    }
+    if let Some(usage) = &record.usage {
+        for (kind, count) in [
+            ("input", usage.input_tokens),
+            ("output", usage.output_tokens),
+        ] {
+            if let Some(count) = count {
+                let mut with_type = attributes.clone();
+                with_type.push(KeyValue::new("gen_ai.token.type", kind));
+                instruments.tokens.record(count, &with_type);
+            }
+        }
+    }
+    if let Some(error) = &record.error {
+        attributes.push(KeyValue::new("error.type", error.error_type.clone()));
+    }
+    instruments
+        .duration
+        .record(record.latency_ms / 1000.0, &attributes);
+}

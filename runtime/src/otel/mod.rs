@@ -1,0 +1,524 @@
+//! OpenTelemetry export (cargo feature `otel`): every instrumented call as a
+//! span that follows the OpenTelemetry GenAI semantic conventions, sent over
+//! OTLP to a Collector, Jaeger, Grafana Tempo, Langfuse, Arize Phoenix…
+//!
+//! [`init`] sets up everything from the standard environment variables:
+//!
+//! ```no_run
+//! // OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 OTEL_SERVICE_NAME=support-bot
+//! let _otel = llm_traced_runtime::otel::init().expect("OpenTelemetry is set up");
+//! // … instrumented calls; spans and metrics are flushed when `_otel` drops …
+//! ```
+//!
+//! To compose with subscriber layers of your own (fmt, `EnvFilter`), build
+//! the pipeline and add its [`layer`](Otel::layer):
+//!
+//! ```no_run
+//! use tracing_subscriber::prelude::*;
+//!
+//! let otel = llm_traced_runtime::otel::Otel::builder()
+//!     .service_name("support-bot")
+//!     .build()
+//!     .expect("OpenTelemetry is set up");
+//! tracing_subscriber::registry()
+//!     .with(tracing_subscriber::EnvFilter::new("info"))
+//!     .with(otel.layer())
+//!     .init();
+//! ```
+//!
+//! Users who set up OpenTelemetry themselves need none of this: any
+//! `tracing_opentelemetry` layer turns the calls' spans into GenAI spans.
+//! Add [`ContextIdGenerator`] to their tracer provider so that calls in one
+//! [`Context`](crate::Context) share a trace, and [`install_metrics`] for the
+//! two GenAI metrics.
+//!
+//! What the spans carry, and how our trace ids become OpenTelemetry's: see
+//! the README's "OpenTelemetry" section.
+
+pub(crate) mod bridge;
+mod messages;
+pub(crate) mod metrics;
+pub(crate) mod span;
+
+use std::fmt;
+use std::time::Duration;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::Resource;
+use tracing::Subscriber;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
+
+pub use bridge::ContextIdGenerator;
+pub use messages::{input_messages, output_messages};
+pub use metrics::install as install_metrics;
+
+/// The instrumentation scope our spans and metrics are reported under.
+pub const SCOPE: &str = "llm-traced";
+
+/// How spans and metrics travel to the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// OTLP over HTTP with protobuf bodies (port 4318), the default.
+    HttpProtobuf,
+    /// OTLP over gRPC (port 4317): cargo feature `otel-grpc`.
+    Grpc,
+}
+
+impl Protocol {
+    /// The protocol `OTEL_EXPORTER_OTLP_PROTOCOL` names: `http/protobuf` when
+    /// it is unset, an error for values we cannot speak (`http/json`, typos).
+    pub fn from_env() -> Result<Protocol, OtelError> {
+        match std::env::var("OTEL_EXPORTER_OTLP_PROTOCOL") {
+            Err(_) => Ok(Protocol::HttpProtobuf),
+            Ok(value) => Protocol::parse(&value),
+        }
+    }
+
+    fn parse(value: &str) -> Result<Protocol, OtelError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "" | "http/protobuf" => Ok(Protocol::HttpProtobuf),
+            "grpc" => Ok(Protocol::Grpc),
+            _ => Err(OtelError::Protocol(value.to_owned())),
+        }
+    }
+}
+
+/// Why OpenTelemetry could not be set up or flushed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum OtelError {
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL` names a protocol we do not speak.
+    Protocol(String),
+    /// gRPC was asked for, but the `otel-grpc` feature is off.
+    GrpcNotCompiled,
+    /// The exporter could not be built (a bad endpoint, for instance).
+    Exporter(opentelemetry_otlp::ExporterBuildError),
+    /// The Tokio runtime for gRPC could not start.
+    Runtime(std::io::Error),
+    /// Another global `tracing` subscriber is installed already.
+    Subscriber(tracing_subscriber::util::TryInitError),
+    /// Flushing or shutting down failed (the backend is unreachable, …).
+    Flush(opentelemetry_sdk::error::OTelSdkError),
+}
+
+impl fmt::Display for OtelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OtelError::Protocol(p) => write!(
+                f,
+                "OTEL_EXPORTER_OTLP_PROTOCOL={p:?} is not supported: use \"http/protobuf\" or \"grpc\""
+            ),
+            OtelError::GrpcNotCompiled => f.write_str(
+                "OTLP over gRPC needs the `otel-grpc` cargo feature of llm-traced (or use http/protobuf)",
+            ),
+            OtelError::Exporter(e) => write!(f, "the OTLP exporter could not be built: {e}"),
+            OtelError::Runtime(e) => write!(f, "the Tokio runtime for gRPC could not start: {e}"),
+            OtelError::Subscriber(e) => write!(f, "a tracing subscriber is installed already: {e}"),
+            OtelError::Flush(e) => write!(f, "OpenTelemetry data could not be flushed (is a collector listening?): {e}"),
+        }
+    }
+}
+
+impl std::error::Error for OtelError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            OtelError::Exporter(e) => Some(e),
+            OtelError::Runtime(e) => Some(e),
+            OtelError::Subscriber(e) => Some(e),
+            OtelError::Flush(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// A `tracing-opentelemetry` layer for `tracer`, set up for GenAI spans: the
+/// calls' end-of-call `tracing` event is left out (the span carries all it
+/// says, and OpenTelemetry would copy it into a span event), and so are the
+/// layer's own extras outside the conventions (busy/idle times, thread and
+/// target attributes). Other spans and events pass as usual.
+pub fn layer<S>(tracer: SdkTracer) -> impl Layer<S>
+where
+    S: Subscriber + for<'span> LookupSpan<'span>,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_tracked_inactivity(false)
+        .with_threads(false)
+        .with_target(false)
+        .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+            !(meta.is_event() && meta.target() == "llm_traced")
+        }))
+}
+
+/// Sets up OTLP export from the environment and installs it as the global
+/// `tracing` subscriber, filtered by `RUST_LOG` (`info` when unset). Keep the
+/// returned guard alive in `main`: dropping it flushes what is pending.
+pub fn init() -> Result<Otel, OtelError> {
+    Otel::builder().install()
+}
+
+/// Configures an [`Otel`] pipeline. Every setting left alone follows the
+/// standard `OTEL_*` environment variables.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct OtelBuilder {
+    protocol: Option<Protocol>,
+    endpoint: Option<String>,
+    service_name: Option<String>,
+    metrics: bool,
+}
+
+impl OtelBuilder {
+    /// The transport; `OTEL_EXPORTER_OTLP_PROTOCOL` decides when unset.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = Some(protocol);
+        self
+    }
+
+    /// The collector's base address, `http://localhost:4318` for instance
+    /// (`/v1/traces` and `/v1/metrics` are added for HTTP). Without it,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` or the protocol's default applies.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// The service name to report when `OTEL_SERVICE_NAME` (or
+    /// `service.name` in `OTEL_RESOURCE_ATTRIBUTES`) does not give one: the
+    /// environment wins, so that a deployment can rename a service.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// Whether to export the GenAI metrics (on by default).
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.metrics = on;
+        self
+    }
+
+    /// Builds the exporters and providers (batched, in background threads)
+    /// without installing a subscriber: add [`Otel::layer`] to your own.
+    pub fn build(self) -> Result<Otel, OtelError> {
+        let protocol = match self.protocol {
+            Some(p) => p,
+            None => Protocol::from_env()?,
+        };
+        let resource = self.resource();
+        let runtime = match protocol {
+            Protocol::HttpProtobuf => None,
+            Protocol::Grpc => Some(grpc::runtime()?),
+        };
+        // gRPC clients bind to the runtime they are built in.
+        let _entered = runtime.as_ref().map(grpc::Runtime::enter);
+        let spans = self.span_exporter(protocol)?;
+        let tracer_provider = SdkTracerProvider::builder()
+            .with_batch_exporter(spans)
+            .with_id_generator(ContextIdGenerator::default())
+            .with_resource(resource.clone())
+            .build();
+        let meter_provider = if self.metrics {
+            let exporter = self.metric_exporter(protocol)?;
+            let provider = SdkMeterProvider::builder()
+                .with_periodic_exporter(exporter)
+                .with_resource(resource)
+                .build();
+            install_metrics(&provider);
+            Some(provider)
+        } else {
+            None
+        };
+        Ok(Otel {
+            tracer: tracer_provider.tracer(SCOPE),
+            tracer_provider,
+            meter_provider,
+            shut_down: false,
+            _runtime: runtime,
+        })
+    }
+
+    /// Builds the pipeline, makes its providers OpenTelemetry's global ones,
+    /// and installs a `tracing` subscriber with its layer, filtered by
+    /// `RUST_LOG` (`info` when unset).
+    pub fn install(self) -> Result<Otel, OtelError> {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+
+        let otel = self.build()?;
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(otel.layer())
+            .try_init()
+            .map_err(OtelError::Subscriber)?;
+        opentelemetry::global::set_tracer_provider(otel.tracer_provider.clone());
+        if let Some(meters) = &otel.meter_provider {
+            opentelemetry::global::set_meter_provider(meters.clone());
+        }
+        Ok(otel)
+    }
+
+    fn resource(&self) -> Resource {
+        let from_env = Resource::builder().build();
+        let named_by_env = std::env::var_os("OTEL_SERVICE_NAME").is_some()
+            || std::env::var("OTEL_RESOURCE_ATTRIBUTES")
+                .is_ok_and(|attrs| attrs.contains("service.name="));
+        match &self.service_name {
+            Some(name) if !named_by_env => {
+                Resource::builder().with_service_name(name.clone()).build()
+            }
+            _ => from_env,
+        }
+    }
+
+    fn signal_endpoint(&self, protocol: Protocol, path: &str) -> Option<String> {
+        let base = self.endpoint.as_deref()?;
+        Some(match protocol {
+            Protocol::HttpProtobuf => format!("{}/{path}", base.trim_end_matches('/')),
+            Protocol::Grpc => base.to_owned(),
+        })
+    }
+
+    fn span_exporter(
+        &self,
+        protocol: Protocol,
+    ) -> Result<opentelemetry_otlp::SpanExporter, OtelError> {
+        let endpoint = self.signal_endpoint(protocol, "v1/traces");
+        match protocol {
+            Protocol::HttpProtobuf => {
+                let mut b = opentelemetry_otlp::SpanExporter::builder()
+                    .with_http()
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e);
+                }
+                b.build().map_err(OtelError::Exporter)
+            }
+            Protocol::Grpc => grpc::span_exporter(endpoint),
+        }
+    }
+
+    fn metric_exporter(
+        &self,
+        protocol: Protocol,
+    ) -> Result<opentelemetry_otlp::MetricExporter, OtelError> {
+        let endpoint = self.signal_endpoint(protocol, "v1/metrics");
+        match protocol {
+            Protocol::HttpProtobuf => {
+                let mut b = opentelemetry_otlp::MetricExporter::builder()
+                    .with_http()
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e);
+                }
+                b.build().map_err(OtelError::Exporter)
+            }
+            Protocol::Grpc => grpc::metric_exporter(endpoint),
+        }
+    }
+}
+
+/// A running OpenTelemetry pipeline, and the guard that flushes it: spans and
+/// metrics still pending are exported when it drops (or on
+/// [`shutdown`](Otel::shutdown)), so that a short-lived program loses none.
+#[must_use = "spans and metrics are flushed when the guard drops"]
+pub struct Otel {
+    tracer: SdkTracer,
+    tracer_provider: SdkTracerProvider,
+    meter_provider: Option<SdkMeterProvider>,
+    shut_down: bool,
+    // Dropped last: the exporters' connections live on it.
+    _runtime: Option<grpc::Runtime>,
+}
+
+impl fmt::Debug for Otel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Otel")
+            .field("metrics", &self.meter_provider.is_some())
+            .field("shut_down", &self.shut_down)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Otel {
+    /// A pipeline configured by the environment and by what you set.
+    pub fn builder() -> OtelBuilder {
+        OtelBuilder {
+            protocol: None,
+            endpoint: None,
+            service_name: None,
+            metrics: true,
+        }
+    }
+
+    /// The `tracing` layer that turns spans into OpenTelemetry spans, to add
+    /// to a subscriber of your own: see [`layer`](fn@layer).
+    pub fn layer<S>(&self) -> impl Layer<S>
+    where
+        S: Subscriber + for<'span> LookupSpan<'span>,
+    {
+        layer(self.tracer.clone())
+    }
+
+    /// The tracer provider, to hand to other OpenTelemetry instrumentation.
+    pub fn tracer_provider(&self) -> &SdkTracerProvider {
+        &self.tracer_provider
+    }
+
+    /// The meter provider, when metrics are on.
+    pub fn meter_provider(&self) -> Option<&SdkMeterProvider> {
+        self.meter_provider.as_ref()
+    }
+
+    /// Exports every finished span and the metrics now, waiting for the
+    /// backend to answer.
+    pub fn flush(&self) -> Result<(), OtelError> {
+        self.tracer_provider
+            .force_flush()
+            .map_err(OtelError::Flush)?;
+        if let Some(meters) = &self.meter_provider {
+            meters.force_flush().map_err(OtelError::Flush)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes and stops the exporters. Spans that end afterwards are not
+    /// exported.
+    pub fn shutdown(mut self) -> Result<(), OtelError> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> Result<(), OtelError> {
+        if std::mem::replace(&mut self.shut_down, true) {
+            return Ok(());
+        }
+        let timeout = Duration::from_secs(10);
+        let spans = self.tracer_provider.shutdown_with_timeout(timeout);
+        let meters = match &self.meter_provider {
+            Some(m) => m.shutdown_with_timeout(timeout),
+            None => Ok(()),
+        };
+        spans.and(meters).map_err(OtelError::Flush)
+    }
+}
+
+impl Drop for Otel {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop() {
+            eprintln!("llm-traced: {e}");
+        }
+    }
+}
+
+/// gRPC transport, with a Tokio runtime of its own for tonic.
+#[cfg(feature = "otel-grpc")]
+mod grpc {
+    use super::OtelError;
+    use opentelemetry_otlp::WithExportConfig;
+
+    pub(super) type Runtime = tokio::runtime::Runtime;
+
+    /// One worker: exports are small and batched. Multi-thread, because a
+    /// current-thread runtime cannot drive the exporter from the SDK's own
+    /// threads.
+    pub(super) fn runtime() -> Result<Runtime, OtelError> {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("llm-traced-otlp")
+            .enable_all()
+            .build()
+            .map_err(OtelError::Runtime)
+    }
+
+    pub(super) fn span_exporter(
+        endpoint: Option<String>,
+    ) -> Result<opentelemetry_otlp::SpanExporter, OtelError> {
+        let mut b = opentelemetry_otlp::SpanExporter::builder().with_tonic();
+        if let Some(e) = endpoint {
+            b = b.with_endpoint(e);
+        }
+        b.build().map_err(OtelError::Exporter)
+    }
+
+    pub(super) fn metric_exporter(
+        endpoint: Option<String>,
+    ) -> Result<opentelemetry_otlp::MetricExporter, OtelError> {
+        let mut b = opentelemetry_otlp::MetricExporter::builder().with_tonic();
+        if let Some(e) = endpoint {
+            b = b.with_endpoint(e);
+        }
+        b.build().map_err(OtelError::Exporter)
+    }
+}
+
+/// Without the `otel-grpc` feature, asking for gRPC is a clear error.
+#[cfg(not(feature = "otel-grpc"))]
+mod grpc {
+    use super::OtelError;
+
+    /// Never built: there is no runtime without gRPC.
+    pub(super) enum Runtime {}
+
+    impl Runtime {
+        pub(super) fn enter(&self) {
+            match *self {}
+        }
+    }
+
+    pub(super) fn runtime() -> Result<Runtime, OtelError> {
+        Err(OtelError::GrpcNotCompiled)
+    }
+
+    pub(super) fn span_exporter(
+        _: Option<String>,
+    ) -> Result<opentelemetry_otlp::SpanExporter, OtelError> {
+        Err(OtelError::GrpcNotCompiled)
+    }
+
+    pub(super) fn metric_exporter(
+        _: Option<String>,
+    ) -> Result<opentelemetry_otlp::MetricExporter, OtelError> {
+        Err(OtelError::GrpcNotCompiled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_names_follow_the_specification() {
+        assert_eq!(
+            Protocol::parse("http/protobuf").unwrap(),
+            Protocol::HttpProtobuf
+        );
+        assert_eq!(Protocol::parse("GRPC").unwrap(), Protocol::Grpc);
+        assert_eq!(Protocol::parse(" ").unwrap(), Protocol::HttpProtobuf);
+        let err = Protocol::parse("http/json").unwrap_err().to_string();
+        assert!(err.contains("\"http/json\" is not supported"), "{err}");
+    }
+
+    #[test]
+    fn http_endpoints_get_the_signal_path() {
+        let b = Otel::builder().endpoint("http://127.0.0.1:4318/");
+        assert_eq!(
+            b.signal_endpoint(Protocol::HttpProtobuf, "v1/traces")
+                .as_deref(),
+            Some("http://127.0.0.1:4318/v1/traces")
+        );
+        assert_eq!(
+            b.signal_endpoint(Protocol::Grpc, "v1/traces").as_deref(),
+            Some("http://127.0.0.1:4318/")
+        );
+        assert_eq!(
+            Otel::builder().signal_endpoint(Protocol::Grpc, "v1/traces"),
+            None
+        );
+    }
+}

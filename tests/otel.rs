@@ -1,0 +1,475 @@
+//! OpenTelemetry export checked at the other end of the wire: a real OTLP/HTTP
+//! receiver on 127.0.0.1 decodes what the exporter sends, and the tests read
+//! the spans and metrics a backend would see.
+
+mod common;
+#[path = "common/otlp.rs"]
+mod otlp;
+
+use std::cell::RefCell;
+
+use futures::executor::block_on;
+use llm_traced::context::Context;
+use llm_traced::llm_traced;
+use llm_traced::otel::Otel;
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+use otlp::{attr, hex, int_attr, str_array_attr, str_attr, ReceivedSpan, Receiver};
+use serde_json::{json, Value};
+use tracing_subscriber::layer::SubscriberExt;
+
+thread_local! {
+    /// The (trace id, span id) each call saw as its own, in call order.
+    static SEEN: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Notes the ids of the call running now, as our own records see them.
+fn remember_ids() {
+    let cx = Context::current();
+    let ids = (
+        cx.trace_id().expect("a call has a trace").to_string(),
+        cx.span_id().expect("a call has a span").to_string(),
+    );
+    SEEN.with(|seen| seen.borrow_mut().push(ids));
+}
+
+fn seen() -> Vec<(String, String)> {
+    SEEN.with(|seen| seen.borrow_mut().drain(..).collect())
+}
+
+/// Runs `f` with a subscriber that exports to a fresh receiver, flushes, and
+/// returns what arrived.
+fn with_otel<R>(f: impl FnOnce() -> R) -> (R, Vec<ReceivedSpan>) {
+    let receiver = Receiver::start();
+    let otel = Otel::builder()
+        .endpoint(&receiver.endpoint)
+        .metrics(false)
+        .build()
+        .expect("the pipeline builds");
+    let subscriber = tracing_subscriber::registry().with(otel.layer());
+    let out = tracing::subscriber::with_default(subscriber, f);
+    otel.shutdown().expect("the receiver took every span");
+    (out, receiver.spans())
+}
+
+fn named<'a>(spans: &'a [ReceivedSpan], name: &str) -> &'a ReceivedSpan {
+    spans
+        .iter()
+        .find(|s| s.span.name == name)
+        .unwrap_or_else(|| {
+            let names: Vec<_> = spans.iter().map(|s| &s.span.name).collect();
+            panic!("no span named {name:?} among {names:?}")
+        })
+}
+
+#[llm_traced(provider = "openai", model = "gpt-4o")]
+async fn cached_chat(messages: &[Value]) -> Value {
+    let _ = messages;
+    remember_ids();
+    common::fixture("openai_chat_completion_cached_tokens.json")
+}
+
+#[test]
+fn a_chat_call_is_a_client_span_with_the_genai_attributes() {
+    let prompt = [json!({"role": "user", "content": "How should I structure a schema?"})];
+    let (_, spans) = with_otel(|| block_on(cached_chat(&prompt)));
+    assert_eq!(spans.len(), 1, "{spans:#?}");
+    let s = &spans[0];
+    let a = &s.span.attributes;
+    assert_eq!(s.span.name, "chat gpt-4o");
+    assert_eq!(s.span.kind, SpanKind::Client as i32);
+    assert_eq!(s.scope, "llm-traced");
+    assert_eq!(str_attr(a, "gen_ai.operation.name"), "chat");
+    assert_eq!(str_attr(a, "gen_ai.provider.name"), "openai");
+    assert_eq!(str_attr(a, "gen_ai.request.model"), "gpt-4o");
+    assert_eq!(str_attr(a, "gen_ai.response.model"), "gpt-4o-2024-08-06");
+    assert_eq!(
+        str_attr(a, "gen_ai.response.id"),
+        "chatcmpl-Blow9uSMZxSQ3hActddbFVhCQm28X"
+    );
+    assert_eq!(
+        str_array_attr(a, "gen_ai.response.finish_reasons"),
+        ["length"]
+    );
+    assert_eq!(int_attr(a, "gen_ai.usage.input_tokens"), 2620);
+    assert_eq!(int_attr(a, "gen_ai.usage.output_tokens"), 100);
+    assert_eq!(int_attr(a, "gen_ai.usage.cache_read.input_tokens"), 2560);
+    assert_eq!(int_attr(a, "gen_ai.usage.reasoning.output_tokens"), 0);
+    // The deprecated name is not sent, nor any content (off by default).
+    for absent in [
+        "gen_ai.system",
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+        "error.type",
+    ] {
+        assert!(attr(a, absent).is_none(), "{absent} should be absent");
+    }
+    assert!(s
+        .span
+        .status
+        .as_ref()
+        .is_none_or(|st| st.code == StatusCode::Unset as i32));
+    assert!(s.span.parent_span_id.is_empty(), "a root span");
+    assert!(
+        s.span.events.is_empty(),
+        "the end-of-call event is not copied into the span: {:?}",
+        s.span.events
+    );
+    // Our own ids are OpenTelemetry's: logs and traces join.
+    let [(trace_id, span_id)] = seen().try_into().unwrap();
+    assert_eq!(hex(&s.span.trace_id), trace_id);
+    assert_eq!(hex(&s.span.span_id), span_id);
+}
+
+#[llm_traced(provider = "openai", model = "gpt-4o")]
+async fn draft() -> Value {
+    remember_ids();
+    common::fixture("openai_chat_completion_text_stop.json")
+}
+
+#[llm_traced(provider = "anthropic", model = "claude-haiku-4-5")]
+async fn review() -> Value {
+    remember_ids();
+    common::fixture("anthropic_message_end_turn.json")
+}
+
+#[llm_traced(name = "write_answer", kind = "chain")]
+async fn write_answer() -> Result<(), String> {
+    remember_ids();
+    draft().await;
+    review().await;
+    Ok(())
+}
+
+#[test]
+fn a_chain_of_two_calls_is_one_trace_under_an_internal_span() {
+    let session = Context::new_trace()
+        .with_session("session-42")
+        .with_user("user-7");
+    let trace = session.trace_id().unwrap().to_string();
+    let (result, spans) = with_otel(|| block_on(session.scope(write_answer())));
+    result.unwrap();
+    assert_eq!(spans.len(), 3, "{spans:#?}");
+    let chain = named(&spans, "chain write_answer");
+    let first = named(&spans, "chat gpt-4o");
+    let second = named(&spans, "chat claude-haiku-4-5");
+    assert_eq!(chain.span.kind, SpanKind::Internal as i32);
+    assert_eq!(first.span.kind, SpanKind::Client as i32);
+    assert_eq!(
+        str_attr(&second.span.attributes, "gen_ai.provider.name"),
+        "anthropic"
+    );
+    assert_eq!(
+        str_array_attr(&second.span.attributes, "gen_ai.response.finish_reasons"),
+        ["end_turn"]
+    );
+    for s in [chain, first, second] {
+        assert_eq!(
+            hex(&s.span.trace_id),
+            trace,
+            "{}: the context's trace",
+            s.span.name
+        );
+        assert_eq!(
+            str_attr(&s.span.attributes, "gen_ai.conversation.id"),
+            "session-42"
+        );
+    }
+    assert!(chain.span.parent_span_id.is_empty());
+    assert_eq!(first.span.parent_span_id, chain.span.span_id);
+    assert_eq!(second.span.parent_span_id, chain.span.span_id);
+    // The ids each call saw are the exported ones.
+    let ids = seen();
+    assert_eq!(ids.len(), 3);
+    for (s, (trace_id, span_id)) in [chain, first, second].into_iter().zip(ids) {
+        assert_eq!(hex(&s.span.trace_id), trace_id);
+        assert_eq!(hex(&s.span.span_id), span_id);
+    }
+}
+
+#[llm_traced(provider = "openai", model = "gpt-4o-mini")]
+fn summarise_in_thread() -> Value {
+    common::fixture("openai_chat_completion_text_stop.json")
+}
+
+/// A step hands its context to a plain thread, where neither the `tracing`
+/// span nor OpenTelemetry's context follows: the call still nests under it.
+#[llm_traced(name = "fan_out", kind = "chain")]
+async fn fan_out() -> Result<(), String> {
+    remember_ids();
+    let context = Context::current();
+    let dispatch = tracing::dispatcher::get_default(Clone::clone);
+    std::thread::spawn(move || {
+        tracing::dispatcher::with_default(&dispatch, || context.in_scope(summarise_in_thread))
+    })
+    .join()
+    .map_err(|_| "the thread panicked".to_owned())?;
+    Ok(())
+}
+
+#[test]
+fn a_call_on_another_thread_keeps_its_parent() {
+    let (result, spans) = with_otel(|| block_on(fan_out()));
+    result.unwrap();
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    let step = named(&spans, "chain fan_out");
+    let call = named(&spans, "chat gpt-4o-mini");
+    assert_eq!(call.span.trace_id, step.span.trace_id);
+    assert_eq!(call.span.parent_span_id, step.span.span_id);
+    let [(trace_id, span_id)] = seen().try_into().unwrap();
+    assert_eq!(hex(&step.span.trace_id), trace_id);
+    assert_eq!(hex(&step.span.span_id), span_id);
+}
+
+#[llm_traced(provider = "openai", model = "gpt-4o")]
+async fn throttled() -> Result<Value, String> {
+    Err("Rate limit reached for gpt-4o on tokens per min (TPM): Limit 30000. Please try again in 2s.".into())
+}
+
+#[test]
+fn a_failed_call_is_an_error_span_with_its_type() {
+    let (result, spans) = with_otel(|| block_on(throttled()));
+    assert!(result.is_err(), "the error reaches the caller untouched");
+    let [s] = &spans[..] else {
+        panic!("one span expected: {spans:#?}")
+    };
+    let status = s.span.status.as_ref().expect("a status");
+    assert_eq!(status.code, StatusCode::Error as i32);
+    assert!(status.message.contains("Rate limit reached"), "{status:?}");
+    assert_eq!(str_attr(&s.span.attributes, "error.type"), "rate_limit");
+    assert!(attr(&s.span.attributes, "gen_ai.usage.input_tokens").is_none());
+}
+
+/// A handler's call, inside a request span of the application's own.
+#[llm_traced(provider = "openai", model = "gpt-4o")]
+async fn answer_request() -> Value {
+    common::fixture("openai_chat_completion_text_stop.json")
+}
+
+#[test]
+fn an_incoming_traceparent_is_the_parent_of_the_spans() {
+    use axum::routing::get;
+    use llm_traced::http::TraceContextLayer;
+    use tracing::Instrument;
+
+    const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const PARENT: &str = "00f067aa0ba902b7";
+    let (headers, spans) = with_otel(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let app = axum::Router::new()
+                .route(
+                    "/with-span",
+                    get(|| async {
+                        let request = tracing::info_span!("GET /with-span");
+                        answer_request().instrument(request).await;
+                        "ok"
+                    }),
+                )
+                .route(
+                    "/bare",
+                    get(|| async {
+                        answer_request().await;
+                        "ok"
+                    }),
+                )
+                .layer(TraceContextLayer::new());
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+            let client = reqwest::Client::new();
+            let mut headers = Vec::new();
+            for path in ["/with-span", "/bare"] {
+                let response = client
+                    .get(format!("{url}{path}"))
+                    .header("traceparent", format!("00-{TRACE}-{PARENT}-01"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(response.status().is_success());
+                headers.push(
+                    response.headers()["x-trace-id"]
+                        .to_str()
+                        .unwrap()
+                        .to_owned(),
+                );
+            }
+            headers
+        })
+    });
+    assert_eq!(headers, [TRACE, TRACE]);
+    assert_eq!(spans.len(), 3, "{spans:#?}");
+    let request = named(&spans, "GET /with-span");
+    assert_eq!(hex(&request.span.trace_id), TRACE);
+    assert_eq!(hex(&request.span.parent_span_id), PARENT);
+    let calls: Vec<_> = spans
+        .iter()
+        .filter(|s| s.span.name == "chat gpt-4o")
+        .collect();
+    assert_eq!(calls.len(), 2);
+    for call in &calls {
+        assert_eq!(hex(&call.span.trace_id), TRACE);
+    }
+    // Under the application's request span, or straight under the remote
+    // parent when there is none.
+    let parents: Vec<_> = calls.iter().map(|c| hex(&c.span.parent_span_id)).collect();
+    assert!(parents.contains(&hex(&request.span.span_id)), "{parents:?}");
+    assert!(parents.contains(&PARENT.to_owned()), "{parents:?}");
+}
+
+#[llm_traced(provider = "openai", model = "gpt-4o")]
+async fn use_tools(messages: &[Value]) -> Value {
+    let _ = messages;
+    common::fixture("openai_chat_completion_parallel_tool_calls.json")
+}
+
+/// With the content switches on, the messages go out in the conventions'
+/// structure, redacted; the saved conversation and the JSON log carry the
+/// exported ids.
+#[test]
+fn content_is_exported_only_when_switched_on() {
+    if !common::is_child() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("calls.jsonl");
+        common::run_child(
+            "content_is_exported_only_when_switched_on",
+            &[
+                ("LLM_LOG_PROMPTS", "true"),
+                ("LLM_LOG_RESPONSES", "true"),
+                ("LLM_SAVE_CONVERSATIONS", "true"),
+                ("LLM_CONVERSATIONS_DIR", dir.path().to_str().unwrap()),
+                ("LLM_LOG_FILE", log.to_str().unwrap()),
+                ("TEST_OUTPUT_DIR", dir.path().to_str().unwrap()),
+            ],
+        );
+        return;
+    }
+    let dir = std::path::PathBuf::from(std::env::var("TEST_OUTPUT_DIR").unwrap());
+    let messages = [
+        json!({"role": "system", "content": "You are a travel assistant."}),
+        json!({"role": "user", "content": "Weather in Edinburgh and AAPL? Mail jane.doe@example.com"}),
+    ];
+    let (_, spans) = with_otel(|| block_on(use_tools(&messages)));
+    assert!(llm_traced::log::flush());
+    let [s] = &spans[..] else {
+        panic!("one span expected: {spans:#?}")
+    };
+    let input: Value =
+        serde_json::from_str(&str_attr(&s.span.attributes, "gen_ai.input.messages")).unwrap();
+    assert_eq!(
+        input[0],
+        json!({"role": "system", "parts": [{"type": "text", "content": "You are a travel assistant."}]})
+    );
+    let user_text = input[1]["parts"][0]["content"].as_str().unwrap();
+    assert_eq!(input[1]["role"], "user");
+    assert!(user_text.starts_with("Weather in Edinburgh and AAPL?"));
+    assert!(
+        !user_text.contains("jane.doe@example.com"),
+        "redacted: {user_text}"
+    );
+    let output: Value =
+        serde_json::from_str(&str_attr(&s.span.attributes, "gen_ai.output.messages")).unwrap();
+    assert_eq!(
+        output,
+        json!([{
+            "role": "assistant",
+            "finish_reason": "tool_calls",
+            "parts": [
+                {"type": "tool_call", "id": "call_fdNz3vOBKYgOIpMdWotB9MjY", "name": "GetWeatherArgs",
+                 "arguments": {"city": "Edinburgh", "country": "GB", "units": "c"}},
+                {"type": "tool_call", "id": "call_h1DWI1POMJLb0KwIyQHWXD4p", "name": "get_stock_price",
+                 "arguments": {"ticker": "AAPL", "exchange": "NASDAQ"}}
+            ]
+        }])
+    );
+    let trace_id = hex(&s.span.trace_id);
+    let span_id = hex(&s.span.span_id);
+    let record = common::one_record(&dir, "use_tools");
+    assert_eq!(record.trace_id.as_deref(), Some(trace_id.as_str()));
+    assert_eq!(record.span_id.as_deref(), Some(span_id.as_str()));
+    let lines = common::json_lines(&dir.join("calls.jsonl"));
+    let line = lines.iter().find(|l| l["name"] == "use_tools").unwrap();
+    assert_eq!(line["trace_id"], trace_id.as_str());
+    assert_eq!(line["span_id"], span_id.as_str());
+}
+
+#[llm_traced(provider = "openai", model = "gpt-4o")]
+async fn one_shot() -> Value {
+    common::fixture("openai_chat_completion_cached_tokens.json")
+}
+
+/// A program that sets up OpenTelemetry from the environment, makes one call
+/// and exits: its span and metrics reach the receiver.
+#[test]
+fn a_short_lived_program_loses_nothing() {
+    if common::is_child() {
+        let _otel = llm_traced::otel::init().expect("set up from the environment");
+        block_on(one_shot());
+        return; // `_otel` drops: flushed before the process exits.
+    }
+    let receiver = Receiver::start();
+    common::run_child(
+        "a_short_lived_program_loses_nothing",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint.as_str()),
+            ("OTEL_SERVICE_NAME", "short-lived"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment.name=test",
+            ),
+            ("RUST_LOG", "info"),
+        ],
+    );
+    let spans = receiver.wait_for_spans(1);
+    let [s] = &spans[..] else {
+        panic!("one span expected: {spans:#?}")
+    };
+    assert_eq!(s.span.name, "chat gpt-4o");
+    assert_eq!(str_attr(&s.resource, "service.name"), "short-lived");
+    assert_eq!(str_attr(&s.resource, "deployment.environment.name"), "test");
+
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    let tokens = receiver.metrics("gen_ai.client.token.usage");
+    let [tokens] = &tokens[..] else {
+        panic!("one token histogram expected: {tokens:#?}")
+    };
+    assert_eq!(tokens.unit, "{token}");
+    let Some(Data::Histogram(h)) = &tokens.data else {
+        panic!("a histogram: {tokens:?}")
+    };
+    let mut by_type: Vec<(String, f64)> = h
+        .data_points
+        .iter()
+        .map(|p| (str_attr(&p.attributes, "gen_ai.token.type"), p.sum.unwrap()))
+        .collect();
+    by_type.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        by_type,
+        [("input".to_owned(), 2620.0), ("output".to_owned(), 100.0)]
+    );
+    let p = &h.data_points[0];
+    assert_eq!(str_attr(&p.attributes, "gen_ai.operation.name"), "chat");
+    assert_eq!(str_attr(&p.attributes, "gen_ai.provider.name"), "openai");
+    assert_eq!(str_attr(&p.attributes, "gen_ai.request.model"), "gpt-4o");
+    assert_eq!(p.explicit_bounds.first(), Some(&1.0));
+    assert_eq!(p.explicit_bounds.last(), Some(&67108864.0));
+
+    let duration = receiver.metrics("gen_ai.client.operation.duration");
+    let [duration] = &duration[..] else {
+        panic!("one duration histogram expected: {duration:#?}")
+    };
+    assert_eq!(duration.unit, "s");
+    let Some(Data::Histogram(h)) = &duration.data else {
+        panic!("a histogram: {duration:?}")
+    };
+    assert_eq!(h.data_points.len(), 1);
+    assert_eq!(h.data_points[0].count, 1);
+    assert_eq!(h.data_points[0].explicit_bounds.first(), Some(&0.01));
+    assert!(
+        h.data_points[0].sum.unwrap() < 5.0,
+        "seconds, not milliseconds"
+    );
+}
