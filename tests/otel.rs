@@ -121,6 +121,45 @@ fn a_chat_call_is_a_client_span_with_the_genai_attributes() {
     assert_eq!(hex(&s.span.span_id), span_id);
 }
 
+/// An application that set up OpenTelemetry itself, with
+/// `tracing-opentelemetry`'s default layer and no help from us, gets the
+/// same GenAI span.
+#[test]
+fn an_own_opentelemetry_setup_gets_genai_spans_too() {
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_otlp::WithExportConfig;
+
+    let receiver = Receiver::start();
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(format!("{}/v1/traces", receiver.endpoint))
+        .build()
+        .unwrap();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .build();
+    let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("my-app"));
+    let subscriber = tracing_subscriber::registry().with(layer);
+    let prompt = [json!({"role": "user", "content": "Hello"})];
+    tracing::subscriber::with_default(subscriber, || block_on(cached_chat(&prompt)));
+    provider.shutdown().unwrap();
+    let spans = receiver.wait_for_spans(1);
+    let [s] = &spans[..] else {
+        panic!("one span expected: {spans:#?}")
+    };
+    assert_eq!(s.span.name, "chat gpt-4o");
+    assert_eq!(s.span.kind, SpanKind::Client as i32);
+    assert_eq!(s.scope, "my-app");
+    let a = &s.span.attributes;
+    assert_eq!(int_attr(a, "gen_ai.usage.input_tokens"), 2620);
+    assert_eq!(
+        str_array_attr(a, "gen_ai.response.finish_reasons"),
+        ["length"]
+    );
+    let [(trace_id, _)] = seen().try_into().unwrap();
+    assert_eq!(hex(&s.span.trace_id), trace_id);
+}
+
 #[llm_traced(provider = "openai", model = "gpt-4o")]
 async fn draft() -> Value {
     remember_ids();
