@@ -4,15 +4,16 @@
 //! Each worker parses its chunks into a [`Partial`]: sums per group and one
 //! 16-byte [`Sample`] per record (latency, model id, function id, time
 //! bucket), which is all that grows with the input. The partials are merged
-//! at the end, the samples sorted once by latency, and every percentile of
-//! every group read off in one pass.
+//! at the end: each worker's samples are sorted by latency (all of them at
+//! once, one thread each), and every percentile of every group is read off
+//! in one pass over the sorted lists, merged as they are read.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::Serialize;
 
-use crate::stats_line;
+use crate::stats_line::LineReader;
 use crate::stats_read::{for_each_line, Chunk};
 use crate::when;
 
@@ -197,6 +198,7 @@ pub const BAD_EXAMPLES: usize = 5;
 /// One worker's aggregates.
 pub struct Partial<'f> {
     filter: &'f Filter,
+    reader: LineReader,
     total: Sums,
     error_types: FastMap<Box<[u8]>, u64>,
     models: Interner,
@@ -217,6 +219,7 @@ impl<'f> Partial<'f> {
     pub fn new(filter: &'f Filter) -> Self {
         Partial {
             filter,
+            reader: LineReader::default(),
             total: Sums::default(),
             error_types: FastMap::default(),
             models: Interner::default(),
@@ -258,7 +261,7 @@ impl<'f> Partial<'f> {
         if line.iter().all(u8::is_ascii_whitespace) {
             return true;
         }
-        let Some(rec) = stats_line::read(line) else {
+        let Some(rec) = self.reader.read(line) else {
             return false;
         };
         let Some(started) = when::rfc3339_millis_bytes(&rec.started_at) else {
@@ -528,13 +531,21 @@ impl GroupRanks {
 }
 
 /// Merges the workers' partials into the report.
-pub fn merge(parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) -> Report {
+pub fn merge(mut parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) -> Report {
+    // Each worker's samples are sorted on a thread of their own, then read
+    // in one merged pass: no copy of them all, no sort of them all.
+    std::thread::scope(|scope| {
+        for part in &mut parts {
+            scope.spawn(|| sort_samples(&mut part.samples));
+        }
+    });
     let mut parts = parts.into_iter();
     let Some(mut all) = parts.next() else {
         return merge(vec![Partial::new(filter)], labels, filter);
     };
+    let mut runs = vec![std::mem::take(&mut all.samples)];
     for part in parts {
-        absorb(&mut all, part);
+        runs.push(absorb(&mut all, part));
     }
 
     // Line numbers of the first bad lines.
@@ -556,13 +567,10 @@ pub fn merge(parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) -> Rep
         line_base += u64::from(c.lines);
     }
 
-    let mut samples = std::mem::take(&mut all.samples);
-    // Latencies are never negative: their bits sort like their values.
-    samples.sort_unstable_by_key(|s| s.latency.to_bits());
-    let n = samples.len() as u64;
-
+    let n: u64 = runs.iter().map(|r| r.len() as u64).sum();
     let mut bucket_keys: Vec<u32> = all.buckets.keys().copied().collect();
     bucket_keys.sort_unstable();
+    let mut overall = GroupRanks::new(std::iter::once(n), [50, 95, 99]);
     let mut models = GroupRanks::new(all.model_sums.iter().map(|s| s.count), [50, 95, 99]);
     let mut functions = GroupRanks::new(all.function_sums.iter().map(|s| s.count), [50, 95, 99]);
     let mut buckets = GroupRanks::new(
@@ -571,7 +579,9 @@ pub fn merge(parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) -> Rep
             .map(|k| all.buckets.get(k).map_or(0, |s| s.count)),
         [50, 95, 99],
     );
-    for s in &samples {
+    let mut max = 0.0;
+    for_each_sorted(&runs, |s| {
+        overall.see(0, s.latency);
         models.see(usize::from(s.model), s.latency);
         functions.see(usize::from(s.function), s.latency);
         if filter.by.is_some() {
@@ -579,17 +589,21 @@ pub fn merge(parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) -> Rep
                 buckets.see(i, s.latency);
             }
         }
-    }
+        max = s.latency;
+    });
+    drop(runs);
 
     let t = &all.total;
-    let latency = (n > 0).then(|| Latency {
-        mean: t.latency_ns as f64 / 1e6 / n as f64,
-        p50: samples[rank(n, 50) as usize].latency,
-        p95: samples[rank(n, 95) as usize].latency,
-        p99: samples[rank(n, 99) as usize].latency,
-        max: samples[(n - 1) as usize].latency,
+    let latency = (n > 0).then(|| {
+        let [p50, p95, p99] = overall.found[0];
+        Latency {
+            mean: t.latency_ns as f64 / 1e6 / n as f64,
+            p50,
+            p95,
+            p99,
+            max,
+        }
     });
-    drop(samples);
 
     let mean = |sum: u64, k: u64| {
         if k == 0 {
@@ -694,8 +708,36 @@ fn round_cost(usd: f64) -> f64 {
     (usd * 1e9).round() / 1e9
 }
 
-/// Moves `part` into `all`, mapping its ids to `all`'s.
-fn absorb(all: &mut Partial<'_>, part: Partial<'_>) {
+/// Latencies are never negative: their bits sort like their values.
+fn sort_samples(samples: &mut [Sample]) {
+    samples.sort_unstable_by_key(|s| s.latency.to_bits());
+}
+
+/// Calls `f` on every sample of the sorted `runs`, in latency order.
+fn for_each_sorted(runs: &[Vec<Sample>], mut f: impl FnMut(&Sample)) {
+    let mut heads: Vec<std::slice::Iter<'_, Sample>> = runs.iter().map(|r| r.iter()).collect();
+    let mut next: Vec<Option<&Sample>> = heads.iter_mut().map(Iterator::next).collect();
+    loop {
+        let mut best: Option<(usize, u64)> = None;
+        for (r, s) in next.iter().enumerate() {
+            if let Some(s) = s {
+                let key = s.latency.to_bits();
+                if best.is_none_or(|(_, b)| key < b) {
+                    best = Some((r, key));
+                }
+            }
+        }
+        let Some((r, _)) = best else { return };
+        if let Some(s) = next[r] {
+            f(s);
+        }
+        next[r] = heads[r].next();
+    }
+}
+
+/// Moves `part` into `all`, mapping its ids to `all`'s, except its samples:
+/// those are returned, with their ids mapped and in their order.
+fn absorb(all: &mut Partial<'_>, mut part: Partial<'_>) -> Vec<Sample> {
     let remap = |into: &mut Interner, from: &Interner| -> Vec<u16> {
         (0..from.names.len())
             .map(|i| into.id(&from.names[i]))
@@ -711,12 +753,10 @@ fn absorb(all: &mut Partial<'_>, part: Partial<'_>) {
     for (i, s) in part.function_sums.iter().enumerate() {
         merge_into(&mut all.function_sums, lookup(&function_map, i as u16), s);
     }
-    all.samples.reserve(part.samples.len());
-    all.samples.extend(part.samples.iter().map(|s| Sample {
-        model: lookup(&model_map, s.model),
-        function: lookup(&function_map, s.function),
-        ..*s
-    }));
+    for s in &mut part.samples {
+        s.model = lookup(&model_map, s.model);
+        s.function = lookup(&function_map, s.function);
+    }
     all.total.merge(&part.total);
     for (k, v) in part.error_types {
         *all.error_types.entry(k).or_default() += v;
@@ -729,6 +769,7 @@ fn absorb(all: &mut Partial<'_>, part: Partial<'_>) {
     all.filtered += part.filtered;
     all.first_ms = all.first_ms.min(part.first_ms);
     all.last_ms = all.last_ms.max(part.last_ms);
+    part.samples
 }
 
 fn merge_into(sums: &mut Vec<Sums>, id: u16, s: &Sums) {

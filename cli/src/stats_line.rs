@@ -1,13 +1,20 @@
 //! The fields of a log line that `stats` needs, read fast.
 //!
-//! [`fields`] walks the line's top-level object once, reads the dozen
-//! fields `stats` uses and skips every other value without building it
-//! (strings are skipped with `memchr`). Skipped values are checked for
-//! structure only (balanced brackets, terminated strings), not fully
-//! validated. Lines it cannot read go through serde_json's exact parser
-//! ([`fields_exact`]), so an unusual but valid line (escaped keys, say) is
-//! still read, and only lines that are not JSON objects with the required
-//! fields are rejected.
+//! [`LineReader::fields`] walks the line's top-level object once, reads the
+//! dozen fields `stats` uses and skips every other value without building
+//! it. Skipped values are checked for structure only (balanced brackets,
+//! terminated strings), not fully validated. Lines it cannot read go
+//! through serde_json's exact parser ([`fields_exact`]), so an unusual but
+//! valid line (escaped keys, say) is still read, and only lines that are not
+//! JSON objects with the required fields are rejected.
+//!
+//! Finding where each string ends is most of the work. In a line without
+//! a backslash (nearly all of them) no quote is escaped, so every string
+//! ends at the next quote: the reader first marks the line's quotes in a
+//! bitmap ([`quote_bits`], eight bytes at a time) and each string's end is
+//! then one bit scan. A line with a backslash is scanned string by string
+//! instead, escapes and all ([`Cursor::string_end_scan`]). Both ways find the
+//! same ends, so they accept the same lines.
 
 use std::borrow::Cow;
 
@@ -42,14 +49,93 @@ pub struct Fields<'a> {
     pub cost_usd: Option<f64>,
 }
 
-/// Reads a line: the fast scanner, then serde_json when it gives up.
-pub fn read(line: &[u8]) -> Option<Fields<'_>> {
-    fields(line).or_else(|| fields_exact(line))
+/// Reads lines, keeping the fast scanner's quote bitmap from one line to
+/// the next so that reading allocates nothing.
+#[derive(Debug, Default)]
+pub struct LineReader {
+    quotes: Vec<u64>,
 }
 
-/// The fast scanner alone.
-pub fn fields(line: &[u8]) -> Option<Fields<'_>> {
-    let mut c = Cursor { b: line, i: 0 };
+impl LineReader {
+    /// Reads a line: the fast scanner, then serde_json when it gives up.
+    pub fn read<'a>(&mut self, line: &'a [u8]) -> Option<Fields<'a>> {
+        self.fields(line).or_else(|| fields_exact(line))
+    }
+
+    /// The fast scanner alone.
+    pub fn fields<'a>(&mut self, line: &'a [u8]) -> Option<Fields<'a>> {
+        if memchr::memchr(b'\\', line).is_some() {
+            return fields(line, None);
+        }
+        quote_bits(line, &mut self.quotes);
+        fields(line, Some(&self.quotes))
+    }
+}
+
+/// Sets `bits` to a bitmap of the double quotes in `line`: bit `i % 64` of
+/// word `i / 64` is set when byte `i` is `"`. Bits past the end are clear.
+pub fn quote_bits(line: &[u8], bits: &mut Vec<u64>) {
+    bits.clear();
+    let mut blocks = line.chunks_exact(64);
+    for block in &mut blocks {
+        bits.push(block_quote_bits(block));
+    }
+    let rest = blocks.remainder();
+    if !rest.is_empty() {
+        let mut block = [0u8; 64];
+        block[..rest.len()].copy_from_slice(rest);
+        bits.push(block_quote_bits(&block));
+    }
+}
+
+/// The quote bits of 64 bytes.
+#[inline(always)]
+fn block_quote_bits(block: &[u8]) -> u64 {
+    let mut bits = 0;
+    for (k, word) in block.chunks_exact(8).enumerate() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        bits |= word_quote_bits(u64::from_le_bytes(w)) << (8 * k);
+    }
+    bits
+}
+
+/// Bit `k` set when byte `k` of `w` (little-endian) is `"`: an exact
+/// zero-byte test of `w ^ "\"\"…"`, whose flags (the bytes' high bits) one
+/// multiplication gathers into the top byte.
+#[inline(always)]
+fn word_quote_bits(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = ONES * 0x7f;
+    const GATHER: u64 = 0x0102_0408_1020_4080;
+    let t = w ^ (ONES * u64::from(b'"'));
+    // A byte's high bit is set here when the byte is not zero; no carry
+    // crosses bytes, as each low-7-bits sum is at most 0xfe.
+    let nonzero = ((t & LOW7).wrapping_add(LOW7)) | t;
+    let zero = !nonzero & (ONES << 7);
+    (zero >> 7).wrapping_mul(GATHER) >> 56
+}
+
+/// The index of the first set bit at or after `from`.
+#[inline(always)]
+fn next_bit(bits: &[u64], from: usize) -> Option<usize> {
+    let mut index = from / 64;
+    let mut word = bits.get(index)? & (u64::MAX << (from % 64));
+    while word == 0 {
+        index += 1;
+        word = *bits.get(index)?;
+    }
+    Some(index * 64 + word.trailing_zeros() as usize)
+}
+
+/// The fast scanner; `quotes` is the line's quote bitmap when it has no
+/// backslash.
+fn fields<'a>(line: &'a [u8], quotes: Option<&[u64]>) -> Option<Fields<'a>> {
+    let mut c = Cursor {
+        b: line,
+        i: 0,
+        quotes,
+    };
     let mut started_at = None;
     let mut latency_ms = None;
     let mut status = None;
@@ -96,12 +182,14 @@ pub fn fields(line: &[u8]) -> Option<Fields<'_>> {
     Some(f)
 }
 
-struct Cursor<'a> {
+struct Cursor<'a, 'q> {
     b: &'a [u8],
     i: usize,
+    /// The quote bitmap of a line without backslashes.
+    quotes: Option<&'q [u64]>,
 }
 
-impl<'a> Cursor<'a> {
+impl<'a> Cursor<'a, '_> {
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
@@ -132,9 +220,22 @@ impl<'a> Cursor<'a> {
 
     /// At the byte after an opening quote: moves past the closing quote and
     /// returns the closing quote's index and whether the string has escapes.
-    /// Short strings are scanned eight bytes at a time, long ones with memchr.
-    #[inline]
+    #[inline(always)]
     fn string_end(&mut self) -> Option<(usize, bool)> {
+        match self.quotes {
+            Some(quotes) => {
+                let at = next_bit(quotes, self.i)?;
+                self.i = at + 1;
+                Some((at, false))
+            }
+            None => self.string_end_scan(),
+        }
+    }
+
+    /// [`Self::string_end`] without a bitmap: short strings are scanned
+    /// eight bytes at a time, long ones with memchr.
+    #[inline(never)]
+    fn string_end_scan(&mut self) -> Option<(usize, bool)> {
         const ONES: u64 = 0x0101_0101_0101_0101;
         const HIGH: u64 = 0x8080_8080_8080_8080;
         const QUOTE: u64 = ONES * b'"' as u64;
@@ -425,11 +526,21 @@ pub fn fields_exact(line: &[u8]) -> Option<Fields<'_>> {
 mod tests {
     use super::*;
 
+    /// The fast scanner, with the bitmap when the line allows it.
+    fn fast(line: &[u8]) -> Option<Fields<'_>> {
+        LineReader::default().fields(line)
+    }
+
+    /// The fast scanner, then serde.
+    fn read(line: &[u8]) -> Option<Fields<'_>> {
+        LineReader::default().read(line)
+    }
+
     const LINE: &str = r#"{"schema":1,"request_id":"01a2","trace_id":"4a06","kind":"llm","tags":["a","b]"],"metadata":{"x":{"function":"nested"}},"name":"ask","function":"quickstart::ask","operation":"chat","provider":"openai","request_model":"gpt-4o-mini","started_at":"2026-11-27T09:26:47.125Z","ended_at":"2026-11-27T09:26:47.125Z","latency_ms":0.051106,"status":"error","messages":[{"content":"say \"hi\" \\ {","role":"user"}],"error":{"message":"Error code: 400 - {\"error\":{}}","type":"context_length","http_status":400,"retryable":false},"usage":{"input_tokens":16,"output_tokens":10,"total_tokens":26,"cached_input_tokens":0},"cost_usd":1.4e-4,"level":"error"}"#;
 
     #[test]
     fn the_scanner_agrees_with_serde() {
-        let fast = fields(LINE.as_bytes());
+        let fast = fast(LINE.as_bytes());
         let exact = fields_exact(LINE.as_bytes());
         assert!(fast.is_some());
         assert_eq!(fast, exact);
@@ -443,7 +554,7 @@ mod tests {
     #[test]
     fn escapes_are_decoded() {
         let line = br#"{"function":"a\u00e9\"b","started_at":"2026-11-27T09:26:47Z","latency_ms":1,"status":"ok"}"#;
-        let f = fields(line).unwrap_or_default();
+        let f = fast(line).unwrap_or_default();
         assert_eq!(f.function.as_deref(), Some("a\u{e9}\"b".as_bytes()));
         assert_eq!(fields_exact(line), Some(f));
     }
@@ -474,7 +585,7 @@ mod tests {
     fn odd_but_valid_lines_fall_back_to_serde() {
         // An escaped key: the scanner does not see `status`, serde does.
         let line = br#"{"started_at":"2026-11-27T09:26:47Z","latency_ms":1,"st\u0061tus":"ok"}"#;
-        assert_eq!(fields(line), None);
+        assert_eq!(fast(line), None);
         assert_eq!(
             read(line).map(|f| f.status.into_owned()),
             Some(b"ok".to_vec())
@@ -490,10 +601,108 @@ mod tests {
         );
         for line in [LINE, plain.as_str(), long.as_str()] {
             assert_eq!(
-                fields(line.as_bytes()),
+                fast(line.as_bytes()),
                 fields_exact(line.as_bytes()),
                 "{line}"
             );
+        }
+    }
+
+    /// The quote bitmap, one byte at a time.
+    fn naive_quote_bits(line: &[u8]) -> Vec<u64> {
+        let mut bits = vec![0u64; line.len().div_ceil(64)];
+        for (i, &b) in line.iter().enumerate() {
+            if b == b'"' {
+                bits[i / 64] |= 1 << (i % 64);
+            }
+        }
+        bits
+    }
+
+    #[test]
+    fn quote_bits_mark_every_quote_and_nothing_else() {
+        let mut bits = Vec::new();
+        // Every byte value just before and just after a quote (a borrow or
+        // carry between bytes would show there: `"#`, `\xff"`, …), at every
+        // position of an eight-byte word and across 64-byte blocks.
+        for b in 0..=255u8 {
+            for at in 0..80 {
+                let mut line = vec![b'x'; 150];
+                line[at] = b;
+                line[at + 1] = b'"';
+                line[at + 2] = b;
+                quote_bits(&line, &mut bits);
+                assert_eq!(bits, naive_quote_bits(&line), "byte {b} at {at}");
+            }
+        }
+        for len in 0..200 {
+            let line: Vec<u8> = (0..len)
+                .map(|i| if i % 3 == 0 || i % 7 == 0 { b'"' } else { 0xe9 })
+                .collect();
+            quote_bits(&line, &mut bits);
+            assert_eq!(bits, naive_quote_bits(&line), "length {len}");
+        }
+        let all = vec![b'"'; 64];
+        quote_bits(&all, &mut bits);
+        assert_eq!(bits, vec![u64::MAX]);
+    }
+
+    #[test]
+    fn next_bit_finds_the_first_set_bit_from_a_position() {
+        let bits = [1 << 63, 0, 0b101];
+        assert_eq!(next_bit(&bits, 0), Some(63));
+        assert_eq!(next_bit(&bits, 63), Some(63));
+        assert_eq!(next_bit(&bits, 64), Some(128));
+        assert_eq!(next_bit(&bits, 129), Some(130));
+        assert_eq!(next_bit(&bits, 131), None);
+        assert_eq!(next_bit(&bits, 192), None);
+        assert_eq!(next_bit(&bits, 1000), None);
+        assert_eq!(next_bit(&[], 0), None);
+    }
+
+    #[test]
+    fn the_bitmap_and_the_scan_find_the_same_strings() {
+        // Strings of every length from 0 to 70 (ending in every position of
+        // a word and of a 64-byte block), with multi-byte characters.
+        let mut lines = Vec::new();
+        for len in 0..70 {
+            let text: String = "aé€😀b".chars().cycle().take(len).collect();
+            lines.push(format!(
+                r#"{{"name":"{text}","function":"{text}","started_at":"2026-11-27T09:26:47Z","latency_ms":1.5,"status":"ok","tags":["{text}",{{"k":"{text}"}}],"request_model":"m{text}"}}"#
+            ));
+        }
+        assert!(lines.iter().all(|l| fields(l.as_bytes(), None).is_some()));
+        lines.push(LINE.replace('\\', ""));
+        let mut bits = Vec::new();
+        for line in &lines {
+            let line = line.as_bytes();
+            // Every prefix too: truncated lines are rejected the same way.
+            for cut in 0..=line.len() {
+                let part = &line[..cut];
+                quote_bits(part, &mut bits);
+                assert_eq!(
+                    fields(part, Some(&bits)),
+                    fields(part, None),
+                    "{}",
+                    String::from_utf8_lossy(part)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn lines_with_a_backslash_are_scanned_with_their_escapes() {
+        // Backslash runs of every length before a quote, across word ends.
+        for pad in 0..17 {
+            for run in 1..6 {
+                let text = format!("{}{}\\\"", "p".repeat(pad), "\\".repeat(run));
+                let line = format!(
+                    r#"{{"function":"{text}","started_at":"2026-11-27T09:26:47Z","latency_ms":1,"status":"ok"}}"#
+                );
+                let line = line.as_bytes();
+                assert_eq!(fast(line), fields_exact(line), "{pad} {run}");
+                assert_eq!(fast(line), fields(line, None));
+            }
         }
     }
 
