@@ -11,14 +11,15 @@
 //! Finding where each string ends is most of the work. In a line without
 //! a backslash (nearly all of them) no quote is escaped, so every string
 //! ends at the next quote: the reader first marks the line's quotes in a
-//! bitmap ([`quote_bits`], eight bytes at a time) and each string's end is
-//! then one bit scan. A line with a backslash is scanned string by string
+//! bitmap ([`quote_bits`], sixteen bytes at a time) and each string's end
+//! is then one bit scan. A line with a backslash is scanned string by string
 //! instead, escapes and all ([`Cursor::string_end_scan`]). Both ways find the
 //! same ends, so they accept the same lines.
 
 use std::borrow::Cow;
 
 use serde::Deserialize;
+use wide::u8x16;
 
 /// The fields `stats` reads from one line. Strings are kept as bytes: the
 /// few distinct names are turned into text once, when first seen (invalid
@@ -64,56 +65,54 @@ impl LineReader {
 
     /// The fast scanner alone.
     pub fn fields<'a>(&mut self, line: &'a [u8]) -> Option<Fields<'a>> {
-        if memchr::memchr(b'\\', line).is_some() {
+        if quote_bits(line, &mut self.quotes) {
             return fields(line, None);
         }
-        quote_bits(line, &mut self.quotes);
         fields(line, Some(&self.quotes))
     }
 }
 
 /// Sets `bits` to a bitmap of the double quotes in `line`: bit `i % 64` of
 /// word `i / 64` is set when byte `i` is `"`. Bits past the end are clear.
-pub fn quote_bits(line: &[u8], bits: &mut Vec<u64>) {
+/// Returns whether the line has a backslash (then the bitmap is not
+/// enough: some quotes may be escaped).
+pub fn quote_bits(line: &[u8], bits: &mut Vec<u64>) -> bool {
     bits.clear();
+    let mut backslash = false;
     let mut blocks = line.chunks_exact(64);
     for block in &mut blocks {
-        bits.push(block_quote_bits(block));
+        let (quotes, backslashes) = block_bits(block);
+        bits.push(quotes);
+        backslash |= backslashes != 0;
     }
     let rest = blocks.remainder();
     if !rest.is_empty() {
         let mut block = [0u8; 64];
         block[..rest.len()].copy_from_slice(rest);
-        bits.push(block_quote_bits(&block));
+        let (quotes, backslashes) = block_bits(&block);
+        bits.push(quotes);
+        backslash |= backslashes != 0;
     }
+    backslash
 }
 
-/// The quote bits of 64 bytes.
+/// The quote and backslash bits of 64 bytes, sixteen bytes at a time
+/// (SIMD compares where the target has them).
 #[inline(always)]
-fn block_quote_bits(block: &[u8]) -> u64 {
-    let mut bits = 0;
-    for (k, word) in block.chunks_exact(8).enumerate() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        bits |= word_quote_bits(u64::from_le_bytes(w)) << (8 * k);
+fn block_bits(block: &[u8]) -> (u64, u64) {
+    let quote = u8x16::splat(b'"');
+    let backslash = u8x16::splat(b'\\');
+    let mut quotes = 0;
+    let mut backslashes = 0;
+    for (k, part) in block.chunks_exact(16).enumerate() {
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(part);
+        let v = u8x16::new(bytes);
+        let mask = |m: u8x16| u64::from(m.move_mask() as u16) << (16 * k);
+        quotes |= mask(v.cmp_eq(quote));
+        backslashes |= mask(v.cmp_eq(backslash));
     }
-    bits
-}
-
-/// Bit `k` set when byte `k` of `w` (little-endian) is `"`: an exact
-/// zero-byte test of `w ^ "\"\"…"`, whose flags (the bytes' high bits) one
-/// multiplication gathers into the top byte.
-#[inline(always)]
-fn word_quote_bits(w: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const LOW7: u64 = ONES * 0x7f;
-    const GATHER: u64 = 0x0102_0408_1020_4080;
-    let t = w ^ (ONES * u64::from(b'"'));
-    // A byte's high bit is set here when the byte is not zero; no carry
-    // crosses bytes, as each low-7-bits sum is at most 0xfe.
-    let nonzero = ((t & LOW7).wrapping_add(LOW7)) | t;
-    let zero = !nonzero & (ONES << 7);
-    (zero >> 7).wrapping_mul(GATHER) >> 56
+    (quotes, backslashes)
 }
 
 /// The index of the first set bit at or after `from`.
@@ -152,18 +151,18 @@ fn fields<'a>(line: &'a [u8], quotes: Option<&[u64]>) -> Option<Fields<'a>> {
         c.ws();
         c.eat(b':')?;
         c.ws();
-        match key {
-            b"function" => f.function = c.opt_string()?,
-            b"request_model" => f.request_model = c.opt_string()?,
-            b"response_model" => f.response_model = c.opt_string()?,
-            b"tenant_id" => f.tenant_id = c.opt_string()?,
-            b"started_at" => started_at = Some(c.string()?),
-            b"latency_ms" => latency_ms = Some(c.number()?),
-            b"status" => status = Some(c.string()?),
-            b"cost_usd" => f.cost_usd = if c.null() { None } else { Some(c.number()?) },
-            b"usage" => c.usage(&mut f)?,
-            b"error" => c.error(&mut f)?,
-            _ => c.skip_value()?,
+        match Key::of(key) {
+            Key::Function => f.function = c.opt_string()?,
+            Key::RequestModel => f.request_model = c.opt_string()?,
+            Key::ResponseModel => f.response_model = c.opt_string()?,
+            Key::TenantId => f.tenant_id = c.opt_string()?,
+            Key::StartedAt => started_at = Some(c.string()?),
+            Key::LatencyMs => latency_ms = Some(c.number()?),
+            Key::Status => status = Some(c.string()?),
+            Key::CostUsd => f.cost_usd = if c.null() { None } else { Some(c.number()?) },
+            Key::Usage => c.usage(&mut f)?,
+            Key::Error => c.error(&mut f)?,
+            Key::Other => c.skip_value()?,
         }
         c.ws();
         match c.next()? {
@@ -182,6 +181,43 @@ fn fields<'a>(line: &'a [u8], quotes: Option<&[u64]>) -> Option<Fields<'a>> {
     Some(f)
 }
 
+/// The top-level keys `stats` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Function,
+    RequestModel,
+    ResponseModel,
+    TenantId,
+    StartedAt,
+    LatencyMs,
+    Status,
+    CostUsd,
+    Usage,
+    Error,
+    Other,
+}
+
+impl Key {
+    /// Which key `key` is: a jump on its length, then one or two
+    /// comparisons of a known length.
+    #[inline(always)]
+    fn of(key: &[u8]) -> Key {
+        match key.len() {
+            5 if key == b"usage" => Key::Usage,
+            5 if key == b"error" => Key::Error,
+            6 if key == b"status" => Key::Status,
+            8 if key == b"function" => Key::Function,
+            8 if key == b"cost_usd" => Key::CostUsd,
+            9 if key == b"tenant_id" => Key::TenantId,
+            10 if key == b"started_at" => Key::StartedAt,
+            10 if key == b"latency_ms" => Key::LatencyMs,
+            13 if key == b"request_model" => Key::RequestModel,
+            14 if key == b"response_model" => Key::ResponseModel,
+            _ => Key::Other,
+        }
+    }
+}
+
 struct Cursor<'a, 'q> {
     b: &'a [u8],
     i: usize,
@@ -190,20 +226,24 @@ struct Cursor<'a, 'q> {
 }
 
 impl<'a> Cursor<'a, '_> {
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
 
+    #[inline(always)]
     fn next(&mut self) -> Option<u8> {
         let c = self.peek()?;
         self.i += 1;
         Some(c)
     }
 
+    #[inline(always)]
     fn eat(&mut self, want: u8) -> Option<()> {
         (self.next()? == want).then_some(())
     }
 
+    #[inline(always)]
     fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.i += 1;
@@ -211,6 +251,7 @@ impl<'a> Cursor<'a, '_> {
     }
 
     /// A key: its raw bytes (keys the scanner looks for have no escapes).
+    #[inline(always)]
     fn key(&mut self) -> Option<&'a [u8]> {
         self.eat(b'"')?;
         let start = self.i;
@@ -286,6 +327,7 @@ impl<'a> Cursor<'a, '_> {
         }
     }
 
+    #[inline(always)]
     fn string(&mut self) -> Option<Cow<'a, [u8]>> {
         let open = self.i;
         self.eat(b'"')?;
@@ -300,6 +342,7 @@ impl<'a> Cursor<'a, '_> {
         }
     }
 
+    #[inline(always)]
     fn null(&mut self) -> bool {
         if self.b[self.i..].starts_with(b"null") {
             self.i += 4;
@@ -309,6 +352,7 @@ impl<'a> Cursor<'a, '_> {
         }
     }
 
+    #[inline(always)]
     fn opt_string(&mut self) -> Option<Option<Cow<'a, [u8]>>> {
         if self.null() {
             Some(None)
@@ -325,7 +369,13 @@ impl<'a> Cursor<'a, '_> {
         &self.b[start..self.i]
     }
 
+    /// A number: a plain decimal (`578.761`) is read in one pass, anything
+    /// else as [`decimal`] or Rust's float parser reads its token.
     fn number(&mut self) -> Option<f64> {
+        if let Some((value, end)) = plain_decimal(self.b, self.i) {
+            self.i = end;
+            return Some(value);
+        }
         let token = self.number_token();
         decimal(token)
             .or_else(|| std::str::from_utf8(token).ok()?.parse::<f64>().ok())
@@ -393,12 +443,20 @@ impl<'a> Cursor<'a, '_> {
     }
 
     /// Skips any value, checking only its structure.
+    #[inline(always)]
     fn skip_value(&mut self) -> Option<()> {
         match self.peek()? {
             b'"' => {
                 self.i += 1;
                 self.string_end().map(|_| ())
             }
+            _ => self.skip_other(),
+        }
+    }
+
+    /// [`Self::skip_value`] of anything but a string.
+    fn skip_other(&mut self) -> Option<()> {
+        match self.peek()? {
             b'{' | b'[' => self.skip_container(),
             b't' | b'f' | b'n' => {
                 for word in [&b"true"[..], b"false", b"null"] {
@@ -431,6 +489,47 @@ impl<'a> Cursor<'a, '_> {
             }
         }
     }
+}
+
+/// The number at `b[at..]` when its token (the bytes a number may have)
+/// is a plain decimal [`decimal`] reads: `-?digits(.digits)?`, 15 digits at
+/// most, no leading zero; with the index after it. The same value as
+/// [`decimal`], in one pass and without finding the token first.
+#[inline(always)]
+fn plain_decimal(b: &[u8], at: usize) -> Option<(f64, usize)> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let mut i = at;
+    let negative = b.get(i) == Some(&b'-');
+    i += usize::from(negative);
+    let digits = |i: &mut usize, mantissa: &mut u64| {
+        let start = *i;
+        while let Some(&d @ b'0'..=b'9') = b.get(*i) {
+            *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+            *i += 1;
+        }
+        *i - start
+    };
+    let mut mantissa = 0u64;
+    let int_start = i;
+    let int = digits(&mut i, &mut mantissa);
+    if int == 0 || (int > 1 && b[int_start] == b'0') {
+        return None;
+    }
+    let mut frac = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        frac = digits(&mut i, &mut mantissa);
+        if frac == 0 {
+            return None;
+        }
+    }
+    if int + frac > 15 || matches!(b.get(i), Some(b'-' | b'+' | b'.' | b'e' | b'E')) {
+        return None;
+    }
+    let value = mantissa as f64 / POW10[frac];
+    Some((if negative { -value } else { value }, i))
 }
 
 /// `123`, `-0.051106`: at most 15 significant digits, no exponent, read
@@ -631,20 +730,27 @@ mod tests {
                 line[at] = b;
                 line[at + 1] = b'"';
                 line[at + 2] = b;
-                quote_bits(&line, &mut bits);
+                let backslash = quote_bits(&line, &mut bits);
                 assert_eq!(bits, naive_quote_bits(&line), "byte {b} at {at}");
+                assert_eq!(backslash, b == b'\\');
             }
         }
         for len in 0..200 {
             let line: Vec<u8> = (0..len)
                 .map(|i| if i % 3 == 0 || i % 7 == 0 { b'"' } else { 0xe9 })
                 .collect();
-            quote_bits(&line, &mut bits);
+            assert!(!quote_bits(&line, &mut bits));
             assert_eq!(bits, naive_quote_bits(&line), "length {len}");
         }
         let all = vec![b'"'; 64];
-        quote_bits(&all, &mut bits);
+        assert!(!quote_bits(&all, &mut bits));
         assert_eq!(bits, vec![u64::MAX]);
+        // A backslash is seen wherever it is, the last byte included.
+        for len in 1..150 {
+            let mut line = vec![b'"'; len];
+            line[len - 1] = b'\\';
+            assert!(quote_bits(&line, &mut bits), "length {len}");
+        }
     }
 
     #[test]
@@ -679,7 +785,7 @@ mod tests {
             // Every prefix too: truncated lines are rejected the same way.
             for cut in 0..=line.len() {
                 let part = &line[..cut];
-                quote_bits(part, &mut bits);
+                assert!(!quote_bits(part, &mut bits));
                 assert_eq!(
                     fields(part, Some(&bits)),
                     fields(part, None),
@@ -702,6 +808,68 @@ mod tests {
                 let line = line.as_bytes();
                 assert_eq!(fast(line), fields_exact(line), "{pad} {run}");
                 assert_eq!(fast(line), fields(line, None));
+            }
+        }
+    }
+
+    #[test]
+    fn plain_decimals_read_as_the_token_path_does() {
+        // What `number` read before the one-pass path: the token, then
+        // `decimal` or Rust's parser.
+        let token_path = |text: &[u8]| {
+            let mut c = Cursor {
+                b: text,
+                i: 0,
+                quotes: None,
+            };
+            let token = c.number_token();
+            let value = decimal(token)
+                .or_else(|| std::str::from_utf8(token).ok()?.parse::<f64>().ok())
+                .filter(|v| v.is_finite());
+            (value, c.i)
+        };
+        for number in [
+            "0",
+            "-0",
+            "1",
+            "-3",
+            "10",
+            "01",
+            "-01",
+            "0.5",
+            "-0.051106",
+            "578.761",
+            "1.",
+            "1.e3",
+            ".5",
+            "-",
+            "--1",
+            "+1",
+            "1e3",
+            "1E-3",
+            "1.5e2",
+            "1.2.3",
+            "123456789012345",
+            "1234567890123456",
+            "12345678.9012345",
+            "12345678.90123456",
+            "99999999999999999999",
+            "0.055182999999999996",
+            "",
+        ] {
+            for end in ["", ",", "}", " ", "]", "x", "\"", "e", "-", "."] {
+                let text = format!("{number}{end}");
+                let (value, after) = token_path(text.as_bytes());
+                let mut c = Cursor {
+                    b: text.as_bytes(),
+                    i: 0,
+                    quotes: None,
+                };
+                let fast = c.number();
+                assert_eq!(fast.map(f64::to_bits), value.map(f64::to_bits), "{text}");
+                if fast.is_some() {
+                    assert_eq!(c.i, after, "{text}");
+                }
             }
         }
     }
