@@ -269,7 +269,18 @@ impl<'a> Cursor<'a, '_> {
                 self.i = at + 1;
                 Some((at, false))
             }
-            None => self.string_end_scan(),
+            None => {
+                // A copy scans, so that the cursor itself never leaves the
+                // registers in the hot loop.
+                let mut scan = Cursor {
+                    b: self.b,
+                    i: self.i,
+                    quotes: None,
+                };
+                let end = scan.string_end_scan();
+                self.i = scan.i;
+                end
+            }
         }
     }
 
@@ -361,6 +372,7 @@ impl<'a> Cursor<'a, '_> {
         }
     }
 
+    #[inline(always)]
     fn number_token(&mut self) -> &'a [u8] {
         let start = self.i;
         while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = self.peek() {
@@ -371,6 +383,7 @@ impl<'a> Cursor<'a, '_> {
 
     /// A number: a plain decimal (`578.761`) is read in one pass, anything
     /// else as [`decimal`] or Rust's float parser reads its token.
+    #[inline(always)]
     fn number(&mut self) -> Option<f64> {
         if let Some((value, end)) = plain_decimal(self.b, self.i) {
             self.i = end;
@@ -382,6 +395,7 @@ impl<'a> Cursor<'a, '_> {
             .filter(|v| v.is_finite())
     }
 
+    #[inline(always)]
     fn count(&mut self) -> Option<Option<u64>> {
         if self.null() {
             return Some(None);
@@ -397,6 +411,7 @@ impl<'a> Cursor<'a, '_> {
         ))
     }
 
+    #[inline(always)]
     fn usage(&mut self, f: &mut Fields<'a>) -> Option<()> {
         if self.null() {
             return Some(());
@@ -408,6 +423,7 @@ impl<'a> Cursor<'a, '_> {
         })
     }
 
+    #[inline(always)]
     fn error(&mut self, f: &mut Fields<'a>) -> Option<()> {
         if self.null() {
             return Some(());
@@ -419,6 +435,7 @@ impl<'a> Cursor<'a, '_> {
     }
 
     /// An object whose values `value` reads.
+    #[inline(always)]
     fn object(&mut self, mut value: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
         self.eat(b'{')?;
         self.ws();
@@ -455,6 +472,7 @@ impl<'a> Cursor<'a, '_> {
     }
 
     /// [`Self::skip_value`] of anything but a string.
+    #[inline(always)]
     fn skip_other(&mut self) -> Option<()> {
         match self.peek()? {
             b'{' | b'[' => self.skip_container(),
@@ -471,6 +489,7 @@ impl<'a> Cursor<'a, '_> {
         }
     }
 
+    #[inline(always)]
     fn skip_container(&mut self) -> Option<()> {
         let mut depth = 0usize;
         loop {
