@@ -128,13 +128,26 @@ fn next_bit(bits: &[u64], from: usize) -> Option<usize> {
 }
 
 /// The fast scanner; `quotes` is the line's quote bitmap when it has no
-/// backslash.
+/// backslash. Each way has its own copy of the walk, with nothing of the
+/// other in its loop.
 fn fields<'a>(line: &'a [u8], quotes: Option<&[u64]>) -> Option<Fields<'a>> {
-    let mut c = Cursor {
-        b: line,
-        i: 0,
-        quotes,
-    };
+    match quotes {
+        Some(quotes) => walk(Cursor::<true> {
+            b: line,
+            i: 0,
+            quotes,
+        }),
+        None => walk(Cursor::<false> {
+            b: line,
+            i: 0,
+            quotes: &[],
+        }),
+    }
+}
+
+/// Walks a line's top-level object with `c`.
+fn walk<'a, const BITMAP: bool>(mut c: Cursor<'a, '_, BITMAP>) -> Option<Fields<'a>> {
+    let line = c.b;
     let mut started_at = None;
     let mut latency_ms = None;
     let mut status = None;
@@ -218,14 +231,15 @@ impl Key {
     }
 }
 
-struct Cursor<'a, 'q> {
+/// A position in a line; with `BITMAP`, strings end where `quotes` (the
+/// quote bitmap of a line without backslashes) says.
+struct Cursor<'a, 'q, const BITMAP: bool> {
     b: &'a [u8],
     i: usize,
-    /// The quote bitmap of a line without backslashes.
-    quotes: Option<&'q [u64]>,
+    quotes: &'q [u64],
 }
 
-impl<'a> Cursor<'a, '_> {
+impl<'a, const BITMAP: bool> Cursor<'a, '_, BITMAP> {
     #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
@@ -263,24 +277,21 @@ impl<'a> Cursor<'a, '_> {
     /// returns the closing quote's index and whether the string has escapes.
     #[inline(always)]
     fn string_end(&mut self) -> Option<(usize, bool)> {
-        match self.quotes {
-            Some(quotes) => {
-                let at = next_bit(quotes, self.i)?;
-                self.i = at + 1;
-                Some((at, false))
-            }
-            None => {
-                // A copy scans, so that the cursor itself never leaves the
-                // registers in the hot loop.
-                let mut scan = Cursor {
-                    b: self.b,
-                    i: self.i,
-                    quotes: None,
-                };
-                let end = scan.string_end_scan();
-                self.i = scan.i;
-                end
-            }
+        if BITMAP {
+            let at = next_bit(self.quotes, self.i)?;
+            self.i = at + 1;
+            Some((at, false))
+        } else {
+            // A copy scans, so that the cursor itself never leaves the
+            // registers in the hot loop.
+            let mut scan = Cursor::<false> {
+                b: self.b,
+                i: self.i,
+                quotes: &[],
+            };
+            let end = scan.string_end_scan();
+            self.i = scan.i;
+            end
         }
     }
 
@@ -836,10 +847,10 @@ mod tests {
         // What `number` read before the one-pass path: the token, then
         // `decimal` or Rust's parser.
         let token_path = |text: &[u8]| {
-            let mut c = Cursor {
+            let mut c = Cursor::<false> {
                 b: text,
                 i: 0,
-                quotes: None,
+                quotes: &[],
             };
             let token = c.number_token();
             let value = decimal(token)
@@ -879,10 +890,10 @@ mod tests {
             for end in ["", ",", "}", " ", "]", "x", "\"", "e", "-", "."] {
                 let text = format!("{number}{end}");
                 let (value, after) = token_path(text.as_bytes());
-                let mut c = Cursor {
+                let mut c = Cursor::<false> {
                     b: text.as_bytes(),
                     i: 0,
-                    quotes: None,
+                    quotes: &[],
                 };
                 let fast = c.number();
                 assert_eq!(fast.map(f64::to_bits), value.map(f64::to_bits), "{text}");
