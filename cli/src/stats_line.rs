@@ -85,11 +85,20 @@ pub fn quote_bits(line: &[u8], bits: &mut Vec<u64>) -> bool {
         bits.push(quotes);
         backslash |= backslashes != 0;
     }
-    let rest = blocks.remainder();
-    if !rest.is_empty() {
-        let mut block = [0u8; 64];
-        block[..rest.len()].copy_from_slice(rest);
-        let (quotes, backslashes) = block_bits(&block);
+    let rest = blocks.remainder().len();
+    if rest > 0 {
+        let (quotes, backslashes) = match line.len().checked_sub(64) {
+            // The last 64 bytes, shifted: no copy.
+            Some(start) => {
+                let (quotes, backslashes) = block_bits(&line[start..]);
+                (quotes >> (64 - rest), backslashes >> (64 - rest))
+            }
+            None => {
+                let mut block = [0u8; 64];
+                block[..rest].copy_from_slice(line);
+                block_bits(&block)
+            }
+        };
         bits.push(quotes);
         backslash |= backslashes != 0;
     }
