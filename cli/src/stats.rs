@@ -4,9 +4,9 @@
 //! Each worker parses its chunks into a [`Partial`]: sums per group and one
 //! 16-byte [`Sample`] per record (latency, model id, function id, time
 //! bucket), which is all that grows with the input. The partials are merged
-//! at the end: each worker's samples are sorted by latency (all of them at
-//! once, one thread each), and every percentile of every group is read off
-//! in one pass over the sorted lists, merged as they are read.
+//! at the end: each worker sorts its samples by latency when it has read its
+//! last chunk, and every percentile of every group is read off in one pass
+//! over the sorted lists, merged as they are read.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -207,6 +207,8 @@ pub struct Partial<'f> {
     function_sums: Vec<Sums>,
     buckets: FastMap<u32, Sums>,
     samples: Vec<Sample>,
+    /// Whether `samples` is sorted by latency ([`Partial::finish`]).
+    sorted: bool,
     chunks: Vec<ChunkLines>,
     bad: u64,
     filtered: u64,
@@ -228,6 +230,7 @@ impl<'f> Partial<'f> {
             function_sums: Vec::new(),
             buckets: FastMap::default(),
             samples: Vec::new(),
+            sorted: true,
             chunks: Vec::new(),
             bad: 0,
             filtered: 0,
@@ -253,6 +256,16 @@ impl<'f> Partial<'f> {
             lines,
             bad,
         });
+    }
+
+    /// Sorts the samples by latency, for [`merge`]: each worker does it for
+    /// its own as soon as it has read its last chunk.
+    pub fn finish(&mut self) {
+        if !self.sorted {
+            // Latencies are never negative: their bits sort like their values.
+            self.samples.sort_unstable_by_key(|s| s.latency.to_bits());
+            self.sorted = true;
+        }
     }
 
     /// Adds one line; false when it is not a record (blank lines are fine).
@@ -330,6 +343,7 @@ impl<'f> Partial<'f> {
         };
         self.first_ms = self.first_ms.min(started);
         self.last_ms = self.last_ms.max(started);
+        self.sorted = false;
         self.samples.push(Sample {
             latency,
             model,
@@ -532,13 +546,11 @@ impl GroupRanks {
 
 /// Merges the workers' partials into the report.
 pub fn merge(mut parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) -> Report {
-    // Each worker's samples are sorted on a thread of their own, then read
-    // in one merged pass: no copy of them all, no sort of them all.
-    std::thread::scope(|scope| {
-        for part in &mut parts {
-            scope.spawn(|| sort_samples(&mut part.samples));
-        }
-    });
+    // Each worker's samples are sorted (on its own thread, see `finish`),
+    // then read in one merged pass: no copy of them all, no sort of them all.
+    for part in &mut parts {
+        part.finish();
+    }
     let mut parts = parts.into_iter();
     let Some(mut all) = parts.next() else {
         return merge(vec![Partial::new(filter)], labels, filter);
@@ -706,11 +718,6 @@ pub fn merge(mut parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) ->
 /// Costs to 10⁻⁹ USD, which hides the binary noise of the float.
 fn round_cost(usd: f64) -> f64 {
     (usd * 1e9).round() / 1e9
-}
-
-/// Latencies are never negative: their bits sort like their values.
-fn sort_samples(samples: &mut [Sample]) {
-    samples.sort_unstable_by_key(|s| s.latency.to_bits());
 }
 
 /// Calls `f` on every sample of the sorted `runs`, in latency order.

@@ -82,22 +82,26 @@ impl std::fmt::Display for InputError {
 }
 
 /// Reads every source in order and runs `work` on each chunk, on one worker
-/// thread per state in `states`. Returns the states when everything is read.
+/// thread per state in `states`, then `finish` on each state, on its thread,
+/// as soon as there is nothing left to read. Returns the states when
+/// everything is read.
 ///
 /// There is no reader thread: a worker takes the input's lock, reads the
 /// next chunk into its own buffer, lets go of the lock and works on the
 /// chunk while the other workers read theirs. So each worker holds one
 /// buffer, and the bytes it has just read are still in its core's cache
 /// when it parses them.
-pub fn scan<S, F>(
+pub fn scan<S, F, G>(
     sources: &[Source],
     options: &ReadOptions,
     states: Vec<S>,
     work: F,
+    finish: G,
 ) -> Result<Vec<S>, InputError>
 where
     S: Send,
     F: Fn(&mut S, &Chunk) + Sync,
+    G: Fn(&mut S) + Sync,
 {
     let input = Mutex::new(Input {
         sources,
@@ -115,6 +119,7 @@ where
             .map(|mut state| {
                 let input = &input;
                 let work = &work;
+                let finish = &finish;
                 scope.spawn(move || {
                     let mut chunk = Chunk {
                         source: 0,
@@ -124,6 +129,7 @@ where
                     while lock(input).next_chunk(&mut chunk) {
                         work(&mut state, &chunk);
                     }
+                    finish(&mut state);
                     state
                 })
             })
@@ -349,6 +355,7 @@ mod tests {
                 assert!(c.data.ends_with(b"\n") || c.data.ends_with(b"newline"));
                 s.push((c.seq, c.data.clone()));
             },
+            |_| {},
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let mut chunks: Vec<(u64, Vec<u8>)> = states.into_iter().flatten().collect();
