@@ -76,7 +76,7 @@ impl LineReader {
 /// word `i / 64` is set when byte `i` is `"`. Bits past the end are clear.
 /// Returns whether the line has a backslash (then the bitmap is not
 /// enough: some quotes may be escaped).
-pub fn quote_bits(line: &[u8], bits: &mut Vec<u64>) -> bool {
+fn quote_bits(line: &[u8], bits: &mut Vec<u64>) -> bool {
     bits.clear();
     let mut backslash = false;
     let mut blocks = line.chunks_exact(64);

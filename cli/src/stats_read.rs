@@ -89,8 +89,8 @@ impl std::fmt::Display for InputError {
 /// There is no reader thread: a worker takes the input's lock, reads the
 /// next chunk into its own buffer, lets go of the lock and works on the
 /// chunk while the other workers read theirs. So each worker holds one
-/// buffer, and the bytes it has just read are still in its core's cache
-/// when it parses them.
+/// buffer, the copy from the page cache is spread over the workers, and
+/// each chunk is parsed on the core that has just copied it.
 pub fn scan<S, F, G>(
     sources: &[Source],
     options: &ReadOptions,
@@ -272,7 +272,8 @@ fn read_chunk(
     progress: &ProgressBar,
 ) -> std::io::Result<bool> {
     let mut limit = chunk_size.max(carry.len() * 2);
-    // The buffer keeps its length between chunks, so it is zeroed once.
+    // Only what the buffer grows by is zeroed: after a chunk it is cut at
+    // its last newline, less than a line short of the limit.
     if buf.len() < limit {
         buf.resize(limit, 0);
     }
