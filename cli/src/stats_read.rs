@@ -366,6 +366,69 @@ mod tests {
     }
 
     #[test]
+    fn sources_are_read_in_order_long_lines_whole_and_finish_comes_last() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let long = format!("{}\n", "y".repeat(20_000));
+        let texts = ["a\nb\n".to_owned(), format!("c\n{long}d")];
+        let sources: Vec<Source> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let path = dir.path().join(format!("{i}.jsonl"));
+                std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+                Source::File(path)
+            })
+            .collect();
+        let options = ReadOptions {
+            chunk_size: 4096,
+            progress_from: None,
+        };
+        // Each state: its chunks, then whether `finish` saw them all.
+        let states = scan(
+            &sources,
+            &options,
+            vec![(Vec::new(), false); 3],
+            |(chunks, finished), c| {
+                assert!(!*finished);
+                chunks.push((c.source, c.seq, c.data.clone()));
+            },
+            |(_, finished)| *finished = true,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(states.iter().all(|(_, finished)| *finished));
+        let mut chunks: Vec<_> = states.into_iter().flat_map(|(c, _)| c).collect();
+        chunks.sort();
+        for (i, text) in texts.iter().enumerate() {
+            let joined: Vec<u8> = chunks
+                .iter()
+                .filter(|c| c.0 == i)
+                .flat_map(|c| c.2.clone())
+                .collect();
+            assert_eq!(joined, text.as_bytes());
+        }
+        // The long line is in one chunk.
+        assert!(chunks.iter().any(|c| c.2.starts_with(long.as_bytes())));
+    }
+
+    #[test]
+    fn a_source_that_cannot_be_opened_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let good = dir.path().join("good.jsonl");
+        std::fs::write(&good, "a\n").unwrap_or_else(|e| panic!("{e}"));
+        let missing = dir.path().join("missing.jsonl");
+        let sources = [Source::File(good), Source::File(missing.clone())];
+        let result = scan(
+            &sources,
+            &ReadOptions::default(),
+            vec![(); 2],
+            |_, _| {},
+            |_| {},
+        );
+        let error = result.err().map(|e| e.source);
+        assert_eq!(error, Some(missing.display().to_string()));
+    }
+
+    #[test]
     fn lines_are_counted_with_or_without_a_final_newline() {
         let mut seen = Vec::new();
         assert_eq!(
