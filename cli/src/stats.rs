@@ -802,6 +802,31 @@ mod tests {
     }
 
     #[test]
+    fn sorted_runs_are_read_in_latency_order() {
+        let run = |latencies: &[f64]| -> Vec<Sample> {
+            latencies
+                .iter()
+                .map(|&latency| Sample {
+                    latency,
+                    model: 0,
+                    function: 0,
+                    bucket: 0,
+                })
+                .collect()
+        };
+        let runs = [
+            run(&[0.0, 2.5, 2.5, 9.0]),
+            run(&[]),
+            run(&[1.0, 2.5, 100.0]),
+            run(&[0.5]),
+        ];
+        let mut seen = Vec::new();
+        for_each_sorted(&runs, |s| seen.push(s.latency));
+        assert_eq!(seen, [0.0, 0.5, 1.0, 2.5, 2.5, 2.5, 9.0, 100.0]);
+        for_each_sorted(&[], |_| panic!("no samples"));
+    }
+
+    #[test]
     fn sample_is_sixteen_bytes() {
         assert_eq!(std::mem::size_of::<Sample>(), 16);
     }
