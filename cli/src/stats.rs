@@ -624,38 +624,47 @@ pub fn merge(mut parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) ->
             (sum as f64 / k as f64 * 100.0).round() / 100.0
         }
     };
-    let mut by_type: Vec<ErrorType> = all
-        .error_types
-        .iter()
-        .map(|(k, &v)| ErrorType {
+    // Ties broken on the raw bytes too (see `groups` below).
+    let mut by_type: Vec<(&[u8], u64)> =
+        all.error_types.iter().map(|(k, &v)| (&k[..], v)).collect();
+    by_type.sort_by_cached_key(|&(k, v)| (std::cmp::Reverse(v), String::from_utf8_lossy(k), k));
+    let by_type: Vec<ErrorType> = by_type
+        .into_iter()
+        .map(|(k, v)| ErrorType {
             error_type: String::from_utf8_lossy(k).into_owned(),
             count: v,
         })
         .collect();
-    by_type.sort_by(|a, b| {
-        b.count
-            .cmp(&a.count)
-            .then_with(|| a.error_type.cmp(&b.error_type))
-    });
 
     let groups = |names: &Interner, sums: &[Sums], ranks: &GroupRanks| {
-        let mut out: Vec<Group> = sums
+        // With each group, its name's bytes: two names that are not UTF-8
+        // can read the same once their bad bytes are replaced, and their
+        // order must not depend on which worker saw which first.
+        let mut out: Vec<(Group, Option<&[u8]>)> = sums
             .iter()
             .enumerate()
             .filter(|(_, s)| s.count > 0)
-            .map(|(i, s)| Group {
-                name: names.name(i as u16),
-                count: s.count,
-                errors: s.errors,
-                input_tokens: s.input,
-                output_tokens: s.output,
-                cost_usd: round_cost(s.cost_usd()),
-                p50_ms: ranks.found[i][0],
-                p95_ms: ranks.found[i][1],
+            .map(|(i, s)| {
+                let group = Group {
+                    name: names.name(i as u16),
+                    count: s.count,
+                    errors: s.errors,
+                    input_tokens: s.input,
+                    output_tokens: s.output,
+                    cost_usd: round_cost(s.cost_usd()),
+                    p50_ms: ranks.found[i][0],
+                    p95_ms: ranks.found[i][1],
+                };
+                (group, names.names.get(i).map(|n| &n[..]))
             })
             .collect();
-        out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
-        out
+        out.sort_by(|(a, a_bytes), (b, b_bytes)| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.name.cmp(&b.name))
+                .then_with(|| a_bytes.cmp(b_bytes))
+        });
+        out.into_iter().map(|(group, _)| group).collect::<Vec<_>>()
     };
     let by_model = groups(&all.models, &all.model_sums, &models);
     let by_function = groups(&all.functions, &all.function_sums, &functions);
@@ -824,6 +833,45 @@ mod tests {
         for_each_sorted(&runs, |s| seen.push(s.latency));
         assert_eq!(seen, [0.0, 0.5, 1.0, 2.5, 2.5, 2.5, 9.0, 100.0]);
         for_each_sorted(&[], |_| panic!("no samples"));
+    }
+
+    #[test]
+    fn names_that_read_the_same_are_ordered_by_their_bytes() {
+        // Two functions and two error types whose names differ only in
+        // bytes that are not UTF-8: their order must not depend on which
+        // worker met which first.
+        let line = |function: &[u8], error: &[u8], latency: &[u8]| -> Vec<u8> {
+            let mut l = br#"{"function":""#.to_vec();
+            l.extend_from_slice(function);
+            l.extend_from_slice(
+                br#"","started_at":"2026-11-27T09:26:47Z","status":"error","latency_ms":"#,
+            );
+            l.extend_from_slice(latency);
+            l.extend_from_slice(br#","error":{"type":""#);
+            l.extend_from_slice(error);
+            l.extend_from_slice(br#""}}"#);
+            l
+        };
+        let a = line(b"f\xff", b"e\xff", b"1");
+        let b = line(b"f\xfe", b"e\xfe", b"2");
+        let c = line(b"f\xfe", b"e\xfe", b"3");
+        let filter = Filter::default();
+        // The same lines, split differently between two workers.
+        let report = |one_lines: &[&[u8]], two_lines: &[&[u8]]| {
+            let mut one = Partial::new(&filter);
+            let mut two = Partial::new(&filter);
+            for l in one_lines {
+                assert!(one.add_line(l));
+            }
+            for l in two_lines {
+                assert!(two.add_line(l));
+            }
+            let report = merge(vec![one, two], &[], &filter);
+            serde_json::to_string(&report).unwrap_or_default()
+        };
+        let (a, b, c) = (&a[..], &b[..], &c[..]);
+        assert_eq!(report(&[a, a, b], &[c]), report(&[b, a], &[a, c]));
+        assert_eq!(report(&[a, a, b], &[c]), report(&[c], &[b, a, a]));
     }
 
     #[test]
