@@ -4,15 +4,16 @@
 //! Each worker parses its chunks into a [`Partial`]: sums per group and one
 //! 16-byte [`Sample`] per record (latency, model id, function id, time
 //! bucket), which is all that grows with the input. The partials are merged
-//! at the end, the samples sorted once by latency, and every percentile of
-//! every group read off in one pass.
+//! at the end: each worker sorts its samples by latency when it has read its
+//! last chunk, and every percentile of every group is read off in one pass
+//! over the sorted lists, merged as they are read.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::Serialize;
 
-use crate::stats_line;
+use crate::stats_line::LineReader;
 use crate::stats_read::{for_each_line, Chunk};
 use crate::when;
 
@@ -197,6 +198,7 @@ pub const BAD_EXAMPLES: usize = 5;
 /// One worker's aggregates.
 pub struct Partial<'f> {
     filter: &'f Filter,
+    reader: LineReader,
     total: Sums,
     error_types: FastMap<Box<[u8]>, u64>,
     models: Interner,
@@ -205,6 +207,8 @@ pub struct Partial<'f> {
     function_sums: Vec<Sums>,
     buckets: FastMap<u32, Sums>,
     samples: Vec<Sample>,
+    /// Whether `samples` is sorted by latency ([`Partial::finish`]).
+    sorted: bool,
     chunks: Vec<ChunkLines>,
     bad: u64,
     filtered: u64,
@@ -217,6 +221,7 @@ impl<'f> Partial<'f> {
     pub fn new(filter: &'f Filter) -> Self {
         Partial {
             filter,
+            reader: LineReader::default(),
             total: Sums::default(),
             error_types: FastMap::default(),
             models: Interner::default(),
@@ -225,6 +230,7 @@ impl<'f> Partial<'f> {
             function_sums: Vec::new(),
             buckets: FastMap::default(),
             samples: Vec::new(),
+            sorted: true,
             chunks: Vec::new(),
             bad: 0,
             filtered: 0,
@@ -252,13 +258,23 @@ impl<'f> Partial<'f> {
         });
     }
 
+    /// Sorts the samples by latency, for [`merge`]: each worker does it for
+    /// its own as soon as it has read its last chunk.
+    pub fn finish(&mut self) {
+        if !self.sorted {
+            // Latencies are never negative: their bits sort like their values.
+            self.samples.sort_unstable_by_key(|s| s.latency.to_bits());
+            self.sorted = true;
+        }
+    }
+
     /// Adds one line; false when it is not a record (blank lines are fine).
     fn add_line(&mut self, line: &[u8]) -> bool {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             return true;
         }
-        let Some(rec) = stats_line::read(line) else {
+        let Some(rec) = self.reader.read(line) else {
             return false;
         };
         let Some(started) = when::rfc3339_millis_bytes(&rec.started_at) else {
@@ -327,6 +343,7 @@ impl<'f> Partial<'f> {
         };
         self.first_ms = self.first_ms.min(started);
         self.last_ms = self.last_ms.max(started);
+        self.sorted = false;
         self.samples.push(Sample {
             latency,
             model,
@@ -528,13 +545,19 @@ impl GroupRanks {
 }
 
 /// Merges the workers' partials into the report.
-pub fn merge(parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) -> Report {
+pub fn merge(mut parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) -> Report {
+    // Each worker's samples are sorted (on its own thread, see `finish`),
+    // then read in one merged pass: no copy of them all, no sort of them all.
+    for part in &mut parts {
+        part.finish();
+    }
     let mut parts = parts.into_iter();
     let Some(mut all) = parts.next() else {
         return merge(vec![Partial::new(filter)], labels, filter);
     };
+    let mut runs = vec![std::mem::take(&mut all.samples)];
     for part in parts {
-        absorb(&mut all, part);
+        runs.push(absorb(&mut all, part));
     }
 
     // Line numbers of the first bad lines.
@@ -556,13 +579,10 @@ pub fn merge(parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) -> Rep
         line_base += u64::from(c.lines);
     }
 
-    let mut samples = std::mem::take(&mut all.samples);
-    // Latencies are never negative: their bits sort like their values.
-    samples.sort_unstable_by_key(|s| s.latency.to_bits());
-    let n = samples.len() as u64;
-
+    let n: u64 = runs.iter().map(|r| r.len() as u64).sum();
     let mut bucket_keys: Vec<u32> = all.buckets.keys().copied().collect();
     bucket_keys.sort_unstable();
+    let mut overall = GroupRanks::new(std::iter::once(n), [50, 95, 99]);
     let mut models = GroupRanks::new(all.model_sums.iter().map(|s| s.count), [50, 95, 99]);
     let mut functions = GroupRanks::new(all.function_sums.iter().map(|s| s.count), [50, 95, 99]);
     let mut buckets = GroupRanks::new(
@@ -571,7 +591,9 @@ pub fn merge(parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) -> Rep
             .map(|k| all.buckets.get(k).map_or(0, |s| s.count)),
         [50, 95, 99],
     );
-    for s in &samples {
+    let mut max = 0.0;
+    for_each_sorted(&runs, |s| {
+        overall.see(0, s.latency);
         models.see(usize::from(s.model), s.latency);
         functions.see(usize::from(s.function), s.latency);
         if filter.by.is_some() {
@@ -579,17 +601,21 @@ pub fn merge(parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) -> Rep
                 buckets.see(i, s.latency);
             }
         }
-    }
+        max = s.latency;
+    });
+    drop(runs);
 
     let t = &all.total;
-    let latency = (n > 0).then(|| Latency {
-        mean: t.latency_ns as f64 / 1e6 / n as f64,
-        p50: samples[rank(n, 50) as usize].latency,
-        p95: samples[rank(n, 95) as usize].latency,
-        p99: samples[rank(n, 99) as usize].latency,
-        max: samples[(n - 1) as usize].latency,
+    let latency = (n > 0).then(|| {
+        let [p50, p95, p99] = overall.found[0];
+        Latency {
+            mean: t.latency_ns as f64 / 1e6 / n as f64,
+            p50,
+            p95,
+            p99,
+            max,
+        }
     });
-    drop(samples);
 
     let mean = |sum: u64, k: u64| {
         if k == 0 {
@@ -598,38 +624,47 @@ pub fn merge(parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) -> Rep
             (sum as f64 / k as f64 * 100.0).round() / 100.0
         }
     };
-    let mut by_type: Vec<ErrorType> = all
-        .error_types
-        .iter()
-        .map(|(k, &v)| ErrorType {
+    // Ties broken on the raw bytes too (see `groups` below).
+    let mut by_type: Vec<(&[u8], u64)> =
+        all.error_types.iter().map(|(k, &v)| (&k[..], v)).collect();
+    by_type.sort_by_cached_key(|&(k, v)| (std::cmp::Reverse(v), String::from_utf8_lossy(k), k));
+    let by_type: Vec<ErrorType> = by_type
+        .into_iter()
+        .map(|(k, v)| ErrorType {
             error_type: String::from_utf8_lossy(k).into_owned(),
             count: v,
         })
         .collect();
-    by_type.sort_by(|a, b| {
-        b.count
-            .cmp(&a.count)
-            .then_with(|| a.error_type.cmp(&b.error_type))
-    });
 
     let groups = |names: &Interner, sums: &[Sums], ranks: &GroupRanks| {
-        let mut out: Vec<Group> = sums
+        // With each group, its name's bytes: two names that are not UTF-8
+        // can read the same once their bad bytes are replaced, and their
+        // order must not depend on which worker saw which first.
+        let mut out: Vec<(Group, Option<&[u8]>)> = sums
             .iter()
             .enumerate()
             .filter(|(_, s)| s.count > 0)
-            .map(|(i, s)| Group {
-                name: names.name(i as u16),
-                count: s.count,
-                errors: s.errors,
-                input_tokens: s.input,
-                output_tokens: s.output,
-                cost_usd: round_cost(s.cost_usd()),
-                p50_ms: ranks.found[i][0],
-                p95_ms: ranks.found[i][1],
+            .map(|(i, s)| {
+                let group = Group {
+                    name: names.name(i as u16),
+                    count: s.count,
+                    errors: s.errors,
+                    input_tokens: s.input,
+                    output_tokens: s.output,
+                    cost_usd: round_cost(s.cost_usd()),
+                    p50_ms: ranks.found[i][0],
+                    p95_ms: ranks.found[i][1],
+                };
+                (group, names.names.get(i).map(|n| &n[..]))
             })
             .collect();
-        out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
-        out
+        out.sort_by(|(a, a_bytes), (b, b_bytes)| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.name.cmp(&b.name))
+                .then_with(|| a_bytes.cmp(b_bytes))
+        });
+        out.into_iter().map(|(group, _)| group).collect::<Vec<_>>()
     };
     let by_model = groups(&all.models, &all.model_sums, &models);
     let by_function = groups(&all.functions, &all.function_sums, &functions);
@@ -694,8 +729,31 @@ fn round_cost(usd: f64) -> f64 {
     (usd * 1e9).round() / 1e9
 }
 
-/// Moves `part` into `all`, mapping its ids to `all`'s.
-fn absorb(all: &mut Partial<'_>, part: Partial<'_>) {
+/// Calls `f` on every sample of the sorted `runs`, in latency order.
+fn for_each_sorted(runs: &[Vec<Sample>], mut f: impl FnMut(&Sample)) {
+    let mut heads: Vec<std::slice::Iter<'_, Sample>> = runs.iter().map(|r| r.iter()).collect();
+    let mut next: Vec<Option<&Sample>> = heads.iter_mut().map(Iterator::next).collect();
+    loop {
+        let mut best: Option<(usize, u64)> = None;
+        for (r, s) in next.iter().enumerate() {
+            if let Some(s) = s {
+                let key = s.latency.to_bits();
+                if best.is_none_or(|(_, b)| key < b) {
+                    best = Some((r, key));
+                }
+            }
+        }
+        let Some((r, _)) = best else { return };
+        if let Some(s) = next[r] {
+            f(s);
+        }
+        next[r] = heads[r].next();
+    }
+}
+
+/// Moves `part` into `all`, mapping its ids to `all`'s, except its samples:
+/// those are returned, with their ids mapped and in their order.
+fn absorb(all: &mut Partial<'_>, mut part: Partial<'_>) -> Vec<Sample> {
     let remap = |into: &mut Interner, from: &Interner| -> Vec<u16> {
         (0..from.names.len())
             .map(|i| into.id(&from.names[i]))
@@ -711,12 +769,10 @@ fn absorb(all: &mut Partial<'_>, part: Partial<'_>) {
     for (i, s) in part.function_sums.iter().enumerate() {
         merge_into(&mut all.function_sums, lookup(&function_map, i as u16), s);
     }
-    all.samples.reserve(part.samples.len());
-    all.samples.extend(part.samples.iter().map(|s| Sample {
-        model: lookup(&model_map, s.model),
-        function: lookup(&function_map, s.function),
-        ..*s
-    }));
+    for s in &mut part.samples {
+        s.model = lookup(&model_map, s.model);
+        s.function = lookup(&function_map, s.function);
+    }
     all.total.merge(&part.total);
     for (k, v) in part.error_types {
         *all.error_types.entry(k).or_default() += v;
@@ -729,6 +785,7 @@ fn absorb(all: &mut Partial<'_>, part: Partial<'_>) {
     all.filtered += part.filtered;
     all.first_ms = all.first_ms.min(part.first_ms);
     all.last_ms = all.last_ms.max(part.last_ms);
+    part.samples
 }
 
 fn merge_into(sums: &mut Vec<Sums>, id: u16, s: &Sums) {
@@ -751,6 +808,70 @@ mod tests {
         assert_eq!(rank(1, 99), 0);
         assert_eq!(rank(100, 99), 98);
         assert_eq!(rank(101, 99), 99);
+    }
+
+    #[test]
+    fn sorted_runs_are_read_in_latency_order() {
+        let run = |latencies: &[f64]| -> Vec<Sample> {
+            latencies
+                .iter()
+                .map(|&latency| Sample {
+                    latency,
+                    model: 0,
+                    function: 0,
+                    bucket: 0,
+                })
+                .collect()
+        };
+        let runs = [
+            run(&[0.0, 2.5, 2.5, 9.0]),
+            run(&[]),
+            run(&[1.0, 2.5, 100.0]),
+            run(&[0.5]),
+        ];
+        let mut seen = Vec::new();
+        for_each_sorted(&runs, |s| seen.push(s.latency));
+        assert_eq!(seen, [0.0, 0.5, 1.0, 2.5, 2.5, 2.5, 9.0, 100.0]);
+        for_each_sorted(&[], |_| panic!("no samples"));
+    }
+
+    #[test]
+    fn names_that_read_the_same_are_ordered_by_their_bytes() {
+        // Two functions and two error types whose names differ only in
+        // bytes that are not UTF-8: their order must not depend on which
+        // worker met which first.
+        let line = |function: &[u8], error: &[u8], latency: &[u8]| -> Vec<u8> {
+            let mut l = br#"{"function":""#.to_vec();
+            l.extend_from_slice(function);
+            l.extend_from_slice(
+                br#"","started_at":"2026-11-27T09:26:47Z","status":"error","latency_ms":"#,
+            );
+            l.extend_from_slice(latency);
+            l.extend_from_slice(br#","error":{"type":""#);
+            l.extend_from_slice(error);
+            l.extend_from_slice(br#""}}"#);
+            l
+        };
+        let a = line(b"f\xff", b"e\xff", b"1");
+        let b = line(b"f\xfe", b"e\xfe", b"2");
+        let c = line(b"f\xfe", b"e\xfe", b"3");
+        let filter = Filter::default();
+        // The same lines, split differently between two workers.
+        let report = |one_lines: &[&[u8]], two_lines: &[&[u8]]| {
+            let mut one = Partial::new(&filter);
+            let mut two = Partial::new(&filter);
+            for l in one_lines {
+                assert!(one.add_line(l));
+            }
+            for l in two_lines {
+                assert!(two.add_line(l));
+            }
+            let report = merge(vec![one, two], &[], &filter);
+            serde_json::to_string(&report).unwrap_or_default()
+        };
+        let (a, b, c) = (&a[..], &b[..], &c[..]);
+        assert_eq!(report(&[a, a, b], &[c]), report(&[b, a], &[a, c]));
+        assert_eq!(report(&[a, a, b], &[c]), report(&[c], &[b, a, a]));
     }
 
     #[test]

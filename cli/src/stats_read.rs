@@ -1,12 +1,10 @@
-//! The parallel reader behind `stats`: it reads the inputs in big chunks cut
-//! at line boundaries and hands them to worker threads over bounded
-//! channels, so memory in flight stays at a few chunks whatever the size of
-//! the logs.
+//! The parallel reader behind `stats`: worker threads take turns reading
+//! the inputs in chunks cut at line boundaries, so memory in flight stays
+//! at one chunk per worker whatever the size of the logs.
 
 use std::fs::File;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -84,60 +82,159 @@ impl std::fmt::Display for InputError {
 }
 
 /// Reads every source in order and runs `work` on each chunk, on one worker
-/// thread per state in `states`. Returns the states when everything is read.
+/// thread per state in `states`, then `finish` on each state, on its thread,
+/// as soon as there is nothing left to read. Returns the states when
+/// everything is read.
 ///
-/// At most two chunks per worker exist at any time: the reader waits for a
-/// worker to hand a buffer back before it reads on.
-pub fn scan<S, F>(
+/// There is no reader thread: a worker takes the input's lock, reads the
+/// next chunk into its own buffer, lets go of the lock and works on the
+/// chunk while the other workers read theirs. So each worker holds one
+/// buffer, the copy from the page cache is spread over the workers, and
+/// each chunk is parsed on the core that has just copied it.
+pub fn scan<S, F, G>(
     sources: &[Source],
     options: &ReadOptions,
     states: Vec<S>,
     work: F,
+    finish: G,
 ) -> Result<Vec<S>, InputError>
 where
     S: Send,
     F: Fn(&mut S, &Chunk) + Sync,
+    G: Fn(&mut S) + Sync,
 {
-    let workers = states.len().max(1);
-    let buffers = workers * 2;
-    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(buffers);
-    for _ in 0..buffers {
-        // Cannot fail: the channel has room for every buffer.
-        let _ = free_tx.send(Vec::new());
-    }
-    let (work_tx, work_rx) = sync_channel::<Chunk>(buffers);
-    let work_rx = Mutex::new(work_rx);
-    let progress = progress_bar(sources, options);
-
-    std::thread::scope(|scope| {
+    let input = Mutex::new(Input {
+        sources,
+        chunk_size: options.chunk_size.max(4096),
+        progress: progress_bar(sources, options),
+        next_source: 0,
+        open: None,
+        seq: 0,
+        carry: Vec::new(),
+        failed: None,
+    });
+    let states = std::thread::scope(|scope| {
         let handles: Vec<_> = states
             .into_iter()
             .map(|mut state| {
-                let free_tx = free_tx.clone();
-                let work_rx = &work_rx;
+                let input = &input;
                 let work = &work;
+                let finish = &finish;
                 scope.spawn(move || {
-                    loop {
-                        let next = work_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                        let Ok(chunk) = next else { break };
+                    let mut chunk = Chunk {
+                        source: 0,
+                        seq: 0,
+                        data: Vec::new(),
+                    };
+                    while lock(input).next_chunk(&mut chunk) {
                         work(&mut state, &chunk);
-                        let _ = free_tx.send(chunk.data);
                     }
+                    finish(&mut state);
                     state
                 })
             })
             .collect();
-        let read = read_all(sources, options, &free_rx, work_tx, &progress);
-        let states: Vec<S> = handles
+        handles
             .into_iter()
             .map(|h| {
                 h.join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             })
-            .collect();
-        progress.finish_and_clear();
-        read.map(|()| states)
-    })
+            .collect()
+    });
+    let input = input.into_inner().unwrap_or_else(|p| p.into_inner());
+    input.progress.finish_and_clear();
+    match input.failed {
+        Some(error) => Err(error),
+        None => Ok(states),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The sources, read one after the other, shared by the workers.
+struct Input<'s> {
+    sources: &'s [Source],
+    chunk_size: usize,
+    progress: ProgressBar,
+    /// The index of the next source to open.
+    next_source: usize,
+    /// The source being read, and its index.
+    open: Option<(usize, Box<dyn Read + Send + 's>)>,
+    /// The next chunk's position within its source.
+    seq: u64,
+    /// The start of a line that the last chunk cut: the next chunk's first
+    /// bytes.
+    carry: Vec<u8>,
+    /// The first error; no chunk is read after it.
+    failed: Option<InputError>,
+}
+
+impl Input<'_> {
+    /// Fills `chunk` with the next chunk of whole lines; false at the end of
+    /// the inputs or after an error.
+    fn next_chunk(&mut self, chunk: &mut Chunk) -> bool {
+        while self.failed.is_none() {
+            let Some((index, reader)) = &mut self.open else {
+                let Some(source) = self.sources.get(self.next_source) else {
+                    return false;
+                };
+                match open(source) {
+                    Ok(reader) => self.open = Some((self.next_source, reader)),
+                    Err(error) => self.fail(self.next_source, error),
+                }
+                self.next_source += 1;
+                self.seq = 0;
+                continue;
+            };
+            let index = *index;
+            let read = read_chunk(
+                reader.as_mut(),
+                self.chunk_size,
+                &mut self.carry,
+                &mut chunk.data,
+                &self.progress,
+            );
+            match read {
+                Ok(eof) => {
+                    if eof {
+                        self.open = None;
+                    }
+                    if !chunk.data.is_empty() {
+                        chunk.source = index;
+                        chunk.seq = self.seq;
+                        self.seq += 1;
+                        return true;
+                    }
+                }
+                Err(error) => self.fail(index, error),
+            }
+        }
+        false
+    }
+
+    fn fail(&mut self, index: usize, error: std::io::Error) {
+        self.open = None;
+        self.failed = Some(InputError {
+            source: self.sources[index].label(),
+            error,
+        });
+    }
+}
+
+fn open<'s>(source: &Source) -> std::io::Result<Box<dyn Read + Send + 's>> {
+    match source {
+        Source::Stdin => Ok(Box::new(std::io::stdin())),
+        Source::File(path) => {
+            let file = File::open(path)?;
+            if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+                return Err(std::io::Error::other("is a directory"));
+            }
+            Ok(Box::new(file))
+        }
+    }
 }
 
 fn progress_bar(sources: &[Source], options: &ReadOptions) -> ProgressBar {
@@ -163,107 +260,55 @@ fn progress_bar(sources: &[Source], options: &ReadOptions) -> ProgressBar {
     bar
 }
 
-fn read_all(
-    sources: &[Source],
-    options: &ReadOptions,
-    free: &Receiver<Vec<u8>>,
-    work: SyncSender<Chunk>,
-    progress: &ProgressBar,
-) -> Result<(), InputError> {
-    for (index, source) in sources.iter().enumerate() {
-        let fail = |error| InputError {
-            source: source.label(),
-            error,
-        };
-        match source {
-            Source::Stdin => {
-                let stdin = std::io::stdin();
-                let mut lock = stdin.lock();
-                read_source(index, &mut lock, options, free, &work, progress).map_err(fail)?;
-            }
-            Source::File(path) => {
-                let mut file = File::open(path).map_err(fail)?;
-                if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-                    return Err(fail(std::io::Error::other("is a directory")));
-                }
-                read_source(index, &mut file, options, free, &work, progress).map_err(fail)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn read_source(
-    source: usize,
+/// Reads about `chunk_size` bytes into `buf`: `carry` first, then the input
+/// up to the last newline; what follows the newline goes into `carry`.
+/// Returns whether the input ended (the last chunk of a source may end
+/// without a newline). A line longer than the buffer makes it grow.
+fn read_chunk(
     input: &mut dyn Read,
-    options: &ReadOptions,
-    free: &Receiver<Vec<u8>>,
-    work: &SyncSender<Chunk>,
+    chunk_size: usize,
+    carry: &mut Vec<u8>,
+    buf: &mut Vec<u8>,
     progress: &ProgressBar,
-) -> std::io::Result<()> {
-    let chunk_size = options.chunk_size.max(4096);
-    let mut carry: Vec<u8> = Vec::new();
-    let mut seq = 0u64;
+) -> std::io::Result<bool> {
+    let mut limit = chunk_size.max(carry.len() * 2);
+    // Only what the buffer grows by is zeroed: after a chunk it is cut at
+    // its last newline, less than a line short of the limit.
+    if buf.len() < limit {
+        buf.resize(limit, 0);
+    }
+    buf[..carry.len()].copy_from_slice(carry);
+    let mut filled = carry.len();
+    carry.clear();
     loop {
-        let Ok(mut buf) = free.recv() else {
-            return Err(std::io::Error::other("the workers stopped"));
-        };
-        let mut limit = chunk_size.max(carry.len() * 2);
-        if buf.len() < limit {
-            buf.resize(limit, 0);
-        }
-        buf[..carry.len()].copy_from_slice(&carry);
-        let mut filled = carry.len();
-        carry.clear();
-        let mut eof = false;
-        loop {
-            while filled < limit {
-                match input.read(&mut buf[filled..limit]) {
-                    Ok(0) => {
-                        eof = true;
-                        break;
-                    }
-                    Ok(n) => {
-                        filled += n;
-                        progress.inc(n as u64);
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
+        while filled < limit {
+            match input.read(&mut buf[filled..limit]) {
+                Ok(0) => {
+                    buf.truncate(filled);
+                    return Ok(true);
                 }
-            }
-            if eof {
-                break;
-            }
-            match memchr::memrchr(b'\n', &buf[..filled]) {
-                Some(end) => {
-                    carry.extend_from_slice(&buf[end + 1..filled]);
-                    filled = end + 1;
-                    break;
+                Ok(n) => {
+                    filled += n;
+                    progress.inc(n as u64);
                 }
-                None => {
-                    // One line longer than the buffer: grow it.
-                    limit *= 2;
-                    buf.resize(limit, 0);
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    buf.clear();
+                    return Err(e);
                 }
             }
         }
-        buf.truncate(filled);
-        if buf.is_empty() {
-            return Ok(());
-        }
-        if work
-            .send(Chunk {
-                source,
-                seq,
-                data: buf,
-            })
-            .is_err()
-        {
-            return Err(std::io::Error::other("the workers stopped"));
-        }
-        seq += 1;
-        if eof {
-            return Ok(());
+        match memchr::memrchr(b'\n', &buf[..filled]) {
+            Some(end) => {
+                carry.extend_from_slice(&buf[end + 1..filled]);
+                buf.truncate(end + 1);
+                return Ok(false);
+            }
+            None => {
+                // One line longer than the buffer: grow it.
+                limit *= 2;
+                buf.resize(limit, 0);
+            }
         }
     }
 }
@@ -311,12 +356,76 @@ mod tests {
                 assert!(c.data.ends_with(b"\n") || c.data.ends_with(b"newline"));
                 s.push((c.seq, c.data.clone()));
             },
+            |_| {},
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let mut chunks: Vec<(u64, Vec<u8>)> = states.into_iter().flatten().collect();
         chunks.sort();
         let joined: Vec<u8> = chunks.into_iter().flat_map(|(_, d)| d).collect();
         assert_eq!(joined, text.as_bytes());
+    }
+
+    #[test]
+    fn sources_are_read_in_order_long_lines_whole_and_finish_comes_last() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let long = format!("{}\n", "y".repeat(20_000));
+        let texts = ["a\nb\n".to_owned(), format!("c\n{long}d")];
+        let sources: Vec<Source> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let path = dir.path().join(format!("{i}.jsonl"));
+                std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+                Source::File(path)
+            })
+            .collect();
+        let options = ReadOptions {
+            chunk_size: 4096,
+            progress_from: None,
+        };
+        // Each state: its chunks, then whether `finish` saw them all.
+        let states = scan(
+            &sources,
+            &options,
+            vec![(Vec::new(), false); 3],
+            |(chunks, finished), c| {
+                assert!(!*finished);
+                chunks.push((c.source, c.seq, c.data.clone()));
+            },
+            |(_, finished)| *finished = true,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(states.iter().all(|(_, finished)| *finished));
+        let mut chunks: Vec<_> = states.into_iter().flat_map(|(c, _)| c).collect();
+        chunks.sort();
+        for (i, text) in texts.iter().enumerate() {
+            let joined: Vec<u8> = chunks
+                .iter()
+                .filter(|c| c.0 == i)
+                .flat_map(|c| c.2.clone())
+                .collect();
+            assert_eq!(joined, text.as_bytes());
+        }
+        // The long line is in one chunk.
+        assert!(chunks.iter().any(|c| c.2.starts_with(long.as_bytes())));
+    }
+
+    #[test]
+    fn a_source_that_cannot_be_opened_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let good = dir.path().join("good.jsonl");
+        std::fs::write(&good, "a\n").unwrap_or_else(|e| panic!("{e}"));
+        let missing = dir.path().join("missing.jsonl");
+        let sources = [Source::File(good), Source::File(missing.clone())];
+        let result = scan(
+            &sources,
+            &ReadOptions::default(),
+            vec![(); 2],
+            |_, _| {},
+            |_| {},
+        );
+        let error = result.err().map(|e| e.source);
+        assert_eq!(error, Some(missing.display().to_string()));
     }
 
     #[test]

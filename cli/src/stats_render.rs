@@ -32,8 +32,14 @@ pub fn run(args: &StatsArgs, style: Style) -> Result<Outcome, Failure> {
         progress_from: (!args.no_progress).then_some(64 << 20),
     };
     let states: Vec<Partial<'_>> = (0..threads).map(|_| Partial::new(&filter)).collect();
-    let parts = stats_read::scan(&sources, &options, states, Partial::add_chunk)
-        .map_err(|e| Failure::Input(e.to_string()))?;
+    let parts = stats_read::scan(
+        &sources,
+        &options,
+        states,
+        Partial::add_chunk,
+        Partial::finish,
+    )
+    .map_err(|e| Failure::Input(e.to_string()))?;
     let report = stats::merge(parts, &labels, &filter);
 
     let text = if args.json {
