@@ -260,6 +260,49 @@ fn a_call_on_another_thread_keeps_its_parent() {
     assert_eq!(hex(&step.span.span_id), span_id);
 }
 
+/// The `data:` payloads of a recorded SSE stream, `[DONE]` left out.
+fn sse_events(name: &str) -> Vec<Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/raw_sse")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(str::trim)
+        .filter(|d| *d != "[DONE]")
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect()
+}
+
+#[llm_traced(provider = "openai", model = "gpt-4o", stream)]
+fn stream_reply() -> impl futures::Stream<Item = Value> {
+    remember_ids();
+    futures::stream::iter(sse_events("openai_chat_stream_include_usage_text.sse"))
+}
+
+#[test]
+fn a_streamed_call_ends_its_span_when_the_stream_ends() {
+    use futures::StreamExt;
+
+    let (chunks, spans) = with_otel(|| block_on(stream_reply().collect::<Vec<_>>()));
+    assert_eq!(chunks.len(), 33);
+    let [s] = &spans[..] else {
+        panic!("one span expected: {spans:#?}")
+    };
+    let a = &s.span.attributes;
+    assert_eq!(s.span.name, "chat gpt-4o");
+    assert_eq!(str_attr(a, "gen_ai.response.model"), "gpt-4o-2024-08-06");
+    assert_eq!(
+        str_array_attr(a, "gen_ai.response.finish_reasons"),
+        ["stop"]
+    );
+    assert_eq!(int_attr(a, "gen_ai.usage.input_tokens"), 14);
+    assert_eq!(int_attr(a, "gen_ai.usage.output_tokens"), 30);
+    let [(trace_id, span_id)] = seen().try_into().unwrap();
+    assert_eq!(hex(&s.span.trace_id), trace_id);
+    assert_eq!(hex(&s.span.span_id), span_id);
+}
+
 #[llm_traced(provider = "openai", model = "gpt-4o")]
 async fn throttled() -> Result<Value, String> {
     Err("Rate limit reached for gpt-4o on tokens per min (TPM): Limit 30000. Please try again in 2s.".into())
