@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use futures::executor::block_on;
 use llm_traced::context::Context;
 use llm_traced::llm_traced;
-use llm_traced::otel::Otel;
+use llm_traced::otel::{Otel, Protocol};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use otlp::{attr, hex, int_attr, str_array_attr, str_attr, ReceivedSpan, Receiver};
@@ -42,6 +42,7 @@ fn seen() -> Vec<(String, String)> {
 fn with_otel<R>(f: impl FnOnce() -> R) -> (R, Vec<ReceivedSpan>) {
     let receiver = Receiver::start();
     let otel = Otel::builder()
+        .protocol(Protocol::HttpProtobuf)
         .endpoint(&receiver.endpoint)
         .metrics(false)
         .build()
@@ -364,10 +365,11 @@ fn an_incoming_traceparent_is_the_parent_of_the_spans() {
             tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
             let client = reqwest::Client::new();
             let mut headers = Vec::new();
-            for path in ["/with-span", "/bare"] {
+            // The last caller decided not to sample: nothing of it is exported.
+            for (path, flags) in [("/with-span", "01"), ("/bare", "01"), ("/bare", "00")] {
                 let response = client
                     .get(format!("{url}{path}"))
-                    .header("traceparent", format!("00-{TRACE}-{PARENT}-01"))
+                    .header("traceparent", format!("00-{TRACE}-{PARENT}-{flags}"))
                     .send()
                     .await
                     .unwrap();
@@ -382,7 +384,7 @@ fn an_incoming_traceparent_is_the_parent_of_the_spans() {
             headers
         })
     });
-    assert_eq!(headers, [TRACE, TRACE]);
+    assert_eq!(headers, [TRACE, TRACE, TRACE]);
     assert_eq!(spans.len(), 3, "{spans:#?}");
     let request = named(&spans, "GET /with-span");
     assert_eq!(hex(&request.span.trace_id), TRACE);
@@ -400,6 +402,13 @@ fn an_incoming_traceparent_is_the_parent_of_the_spans() {
     let parents: Vec<_> = calls.iter().map(|c| hex(&c.span.parent_span_id)).collect();
     assert!(parents.contains(&hex(&request.span.span_id)), "{parents:?}");
     assert!(parents.contains(&PARENT.to_owned()), "{parents:?}");
+    for call in &calls {
+        // Our own record of the parent is the exported one.
+        assert_eq!(
+            str_attr(&call.span.attributes, "parent_span_id"),
+            hex(&call.span.parent_span_id)
+        );
+    }
 }
 
 #[llm_traced(provider = "openai", model = "gpt-4o")]
@@ -476,6 +485,39 @@ fn content_is_exported_only_when_switched_on() {
     let line = lines.iter().find(|l| l["name"] == "use_tools").unwrap();
     assert_eq!(line["trace_id"], trace_id.as_str());
     assert_eq!(line["span_id"], span_id.as_str());
+}
+
+/// Saving conversations captures the messages, but without
+/// `LLM_LOG_PROMPTS` they stay on this machine; the response goes out because
+/// `LLM_LOG_RESPONSES` says so.
+#[test]
+fn saved_prompts_are_not_exported_without_their_switch() {
+    if !common::is_child() {
+        let dir = tempfile::tempdir().unwrap();
+        common::run_child(
+            "saved_prompts_are_not_exported_without_their_switch",
+            &[
+                ("LLM_LOG_RESPONSES", "true"),
+                ("LLM_SAVE_CONVERSATIONS", "true"),
+                ("LLM_CONVERSATIONS_DIR", dir.path().to_str().unwrap()),
+                ("TEST_OUTPUT_DIR", dir.path().to_str().unwrap()),
+            ],
+        );
+        return;
+    }
+    let dir = std::path::PathBuf::from(std::env::var("TEST_OUTPUT_DIR").unwrap());
+    let messages = [json!({"role": "user", "content": "a private question"})];
+    let (_, spans) = with_otel(|| block_on(use_tools(&messages)));
+    let [s] = &spans[..] else {
+        panic!("one span expected: {spans:#?}")
+    };
+    assert!(attr(&s.span.attributes, "gen_ai.input.messages").is_none());
+    assert!(attr(&s.span.attributes, "gen_ai.output.messages").is_some());
+    let record = common::one_record(&dir, "use_tools");
+    assert!(
+        record.messages.is_some(),
+        "the messages were captured, for the saved conversation"
+    );
 }
 
 #[llm_traced(provider = "openai", model = "gpt-4o")]

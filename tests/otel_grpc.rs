@@ -51,3 +51,26 @@ fn spans_and_metrics_reach_a_grpc_collector() {
         "the GenAI metrics arrive over gRPC too"
     );
 }
+
+/// The guard owns the gRPC exporters' runtime; dropping it inside async code
+/// (a `#[tokio::main]` program) must neither panic nor lose the spans.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grpc_guard_drops_inside_async_code() {
+    let mut collector = FakeCollectorServer::start().await.unwrap();
+    let otel = Otel::builder()
+        .protocol(Protocol::Grpc)
+        .endpoint(collector.endpoint())
+        .metrics(false)
+        .build()
+        .expect("the gRPC pipeline builds inside a runtime too");
+    let subscriber = tracing_subscriber::registry().with(otel.layer());
+    let default = tracing::subscriber::set_default(subscriber);
+    over_grpc().await;
+    drop(default);
+    drop(otel);
+    let spans = collector
+        .exported_spans(1, Duration::from_secs(10))
+        .await;
+    assert_eq!(spans.len(), 1, "{spans:#?}");
+    assert_eq!(spans[0].name, "chat gpt-4o");
+}

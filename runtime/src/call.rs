@@ -101,6 +101,9 @@ pub struct CallState {
     /// parent of nested calls, and the bound values it inherited.
     context: Context,
     parent_span_id: Option<SpanId>,
+    /// The trace flags of the parent when it is remote (a `traceparent`).
+    #[cfg(feature = "otel")]
+    outer_remote: Option<u8>,
     started: Instant,
     started_at: DateTime<Utc>,
     request_id: String,
@@ -187,6 +190,8 @@ impl CallState {
             config,
             context: outer.child(trace_id, SpanId::random()),
             parent_span_id,
+            #[cfg(feature = "otel")]
+            outer_remote: outer.remote_flags(),
             started: Instant::now(),
             started_at: Utc::now(),
             request_id: uuid::Uuid::now_v7().to_string(),
@@ -223,9 +228,6 @@ impl CallState {
             );
         }
         span.record("request_id", self.request_id.as_str());
-        if let Some(parent) = self.parent_span_id {
-            span.record("parent_span_id", parent.to_string().as_str());
-        }
         if let Some(user) = self.context.user_id() {
             span.record("user_id", user);
         }
@@ -241,8 +243,10 @@ impl CallState {
         #[cfg(feature = "otel")]
         {
             let parent = self.context.trace_id().zip(self.parent_span_id);
-            if let Some((trace_id, span_id)) = crate::otel::span::start(&self.span, parent) {
-                self.context = self.context.child(trace_id, span_id);
+            let parent = parent.map(|(t, s)| (t, s, self.outer_remote));
+            if let Some(ids) = crate::otel::span::start(&self.span, parent) {
+                self.context = self.context.child(ids.trace_id, ids.span_id);
+                self.parent_span_id = ids.parent_span_id;
             }
         }
         let span = &self.span;
@@ -251,6 +255,9 @@ impl CallState {
         }
         if let Some(span_id) = self.context.span_id() {
             span.record("span_id", span_id.to_string().as_str());
+        }
+        if let Some(parent) = self.parent_span_id {
+            span.record("parent_span_id", parent.to_string().as_str());
         }
     }
 

@@ -204,9 +204,9 @@ pub struct Bound {
 struct Inner {
     trace_id: Option<TraceId>,
     span_id: Option<SpanId>,
-    /// Whether `span_id` is a remote parent (an incoming `traceparent`)
-    /// rather than one of this process's calls.
-    remote: bool,
+    /// When `span_id` is a remote parent (an incoming `traceparent`) rather
+    /// than one of this process's calls: its trace flags.
+    remote: Option<u8>,
     request_id: Option<String>,
     bound: Bound,
 }
@@ -262,7 +262,7 @@ impl Context {
         Context::from_inner(Inner {
             trace_id: Some(parent.trace_id),
             span_id: Some(parent.parent_span_id),
-            remote: true,
+            remote: Some(parent.flags),
             ..Inner::default()
         })
     }
@@ -282,6 +282,13 @@ impl Context {
     /// The trace id, if a trace is active.
     pub fn trace_id(&self) -> Option<TraceId> {
         self.inner.as_ref().and_then(|i| i.trace_id)
+    }
+
+    /// The trace flags of a remote parent (an incoming `traceparent`), when
+    /// the current span is one.
+    #[cfg_attr(not(feature = "otel"), allow(dead_code))]
+    pub(crate) fn remote_flags(&self) -> Option<u8> {
+        self.inner.as_ref().and_then(|i| i.remote)
     }
 
     /// The current span: the parent of calls made now.
@@ -372,7 +379,7 @@ impl Context {
         self.edit(|i| {
             i.trace_id = Some(trace_id);
             i.span_id = Some(span_id);
-            i.remote = false;
+            i.remote = None;
         })
     }
 
@@ -417,9 +424,9 @@ impl Context {
             Some(Inner {
                 trace_id: Some(trace_id),
                 span_id: Some(span_id),
-                remote: true,
+                remote: Some(flags),
                 ..
-            }) => crate::otel::bridge::enter_remote(*trace_id, *span_id),
+            }) => crate::otel::bridge::enter_remote(*trace_id, *span_id, *flags),
             _ => None,
         };
         ContextGuard {

@@ -112,7 +112,8 @@ pub fn run_child(name: &str, env: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = std::process::Command::new(exe);
     cmd.args([name, "--exact", "--nocapture", "--test-threads=1"]);
     for (var, _) in std::env::vars() {
-        if var.starts_with("LLM_") {
+        // The child's switches and OpenTelemetry settings are the test's.
+        if var.starts_with("LLM_") || var.starts_with("OTEL_") {
             cmd.env_remove(var);
         }
     }

@@ -29,15 +29,25 @@ impl opentelemetry_sdk::trace::IdGenerator for ContextIdGenerator {
     }
 }
 
-/// The span context of a remote parent, sampled (we record what we see).
-pub(crate) fn remote_parent(trace_id: TraceId, span_id: SpanId) -> opentelemetry::Context {
+/// A parent span from our context: remote (with its trace flags) when it
+/// came in a `traceparent`, a span of this process otherwise.
+pub(crate) fn parent(trace_id: TraceId, span_id: SpanId, remote: Option<u8>) -> opentelemetry::Context {
+    let flags = remote.map_or(TraceFlags::SAMPLED, TraceFlags::new);
     opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
         opentelemetry::trace::TraceId::from_bytes(trace_id.0),
         opentelemetry::trace::SpanId::from_bytes(span_id.0),
-        TraceFlags::SAMPLED,
-        true,
+        flags,
+        remote.is_some(),
         TraceState::default(),
     ))
+}
+
+/// The current OpenTelemetry span, when it is in trace `trace_id`.
+pub(crate) fn active_in(trace_id: TraceId) -> Option<SpanId> {
+    let current = opentelemetry::Context::current();
+    let active = current.span().span_context().clone();
+    (active.is_valid() && active.trace_id().to_bytes() == trace_id.0)
+        .then(|| SpanId(active.span_id().to_bytes()))
 }
 
 /// Makes a remote parent OpenTelemetry's current context, unless a span of
@@ -45,11 +55,10 @@ pub(crate) fn remote_parent(trace_id: TraceId, span_id: SpanId) -> opentelemetry
 pub(crate) fn enter_remote(
     trace_id: TraceId,
     span_id: SpanId,
+    flags: u8,
 ) -> Option<opentelemetry::ContextGuard> {
-    let current = opentelemetry::Context::current();
-    let active = current.span().span_context().clone();
-    if active.is_valid() && active.trace_id().to_bytes() == trace_id.0 {
+    if active_in(trace_id).is_some() {
         return None;
     }
-    Some(remote_parent(trace_id, span_id).attach())
+    Some(parent(trace_id, span_id, Some(flags)).attach())
 }

@@ -45,6 +45,14 @@ pub fn install<P: MeterProvider + ?Sized>(provider: &P) {
     }
 }
 
+/// Stops recording (the pipeline that owned the instruments is gone).
+pub(crate) fn uninstall() {
+    match INSTRUMENTS.write() {
+        Ok(mut slot) => *slot = None,
+        Err(poisoned) => *poisoned.into_inner() = None,
+    }
+}
+
 /// Records one finished call.
 pub(crate) fn record(record: &CallRecord) {
     if record.kind != "llm" {

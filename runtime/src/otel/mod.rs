@@ -238,7 +238,7 @@ impl OtelBuilder {
             tracer_provider,
             meter_provider,
             shut_down: false,
-            _runtime: runtime,
+            runtime,
         })
     }
 
@@ -252,11 +252,15 @@ impl OtelBuilder {
         let otel = self.build()?;
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-        tracing_subscriber::registry()
+        if let Err(e) = tracing_subscriber::registry()
             .with(filter)
             .with(otel.layer())
             .try_init()
-            .map_err(OtelError::Subscriber)?;
+        {
+            // The pipeline goes: its metric instruments must not outlive it.
+            metrics::uninstall();
+            return Err(OtelError::Subscriber(e));
+        }
         opentelemetry::global::set_tracer_provider(otel.tracer_provider.clone());
         if let Some(meters) = &otel.meter_provider {
             opentelemetry::global::set_meter_provider(meters.clone());
@@ -333,8 +337,9 @@ pub struct Otel {
     tracer_provider: SdkTracerProvider,
     meter_provider: Option<SdkMeterProvider>,
     shut_down: bool,
-    // Dropped last: the exporters' connections live on it.
-    _runtime: Option<grpc::Runtime>,
+    /// gRPC only: the runtime the exporters' connections live on, stopped
+    /// after them.
+    runtime: Option<grpc::Runtime>,
 }
 
 impl fmt::Debug for Otel {
@@ -398,12 +403,18 @@ impl Otel {
         if std::mem::replace(&mut self.shut_down, true) {
             return Ok(());
         }
-        let timeout = Duration::from_secs(10);
+        // Five seconds each at most: an unreachable collector must not hold
+        // the program's exit for long.
+        let timeout = Duration::from_secs(5);
         let spans = self.tracer_provider.shutdown_with_timeout(timeout);
         let meters = match &self.meter_provider {
             Some(m) => m.shutdown_with_timeout(timeout),
             None => Ok(()),
         };
+        if let Some(runtime) = self.runtime.take() {
+            // Not a blocking drop: the guard may go inside async code.
+            grpc::stop(runtime);
+        }
         spans.and(meters).map_err(OtelError::Flush)
     }
 }
@@ -423,6 +434,12 @@ mod grpc {
     use opentelemetry_otlp::WithExportConfig;
 
     pub(super) type Runtime = tokio::runtime::Runtime;
+
+    /// Stops the runtime without waiting on it, which works inside another
+    /// runtime's tasks too (dropping it there would panic).
+    pub(super) fn stop(runtime: Runtime) {
+        runtime.shutdown_background();
+    }
 
     /// One worker: exports are small and batched. Multi-thread, because a
     /// current-thread runtime cannot drive the exporter from the SDK's own
@@ -469,6 +486,10 @@ mod grpc {
         pub(super) fn enter(&self) {
             match *self {}
         }
+    }
+
+    pub(super) fn stop(runtime: Runtime) {
+        match runtime {}
     }
 
     pub(super) fn runtime() -> Result<Runtime, OtelError> {

@@ -12,27 +12,45 @@ use crate::record::CallRecord;
 
 use super::bridge;
 
+/// The ids a call takes from its OpenTelemetry span.
+pub(crate) struct Ids {
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+    /// The span's parent as exported, which may be a span of the
+    /// application's own (a request span, an `#[instrument]`ed function).
+    pub(crate) parent_span_id: Option<SpanId>,
+}
+
 /// Starts the call's OpenTelemetry span (its name is recorded by now) and
 /// returns its ids, for our records to carry. Its parent is the current
-/// OpenTelemetry span when that is in our context's trace, the context's
-/// span otherwise (a call on a thread the OpenTelemetry context did not
-/// follow). `None` when no OpenTelemetry layer listens.
-pub(crate) fn start(span: &Span, parent: Option<(TraceId, SpanId)>) -> Option<(TraceId, SpanId)> {
-    if let Some((trace_id, span_id)) = parent {
-        let current = opentelemetry::Context::current();
-        let active = current.span().span_context().clone();
-        if !active.is_valid() || active.trace_id().to_bytes() != trace_id.0 {
-            // Without a layer this fails, and nothing is lost.
-            let _ = span.set_parent(bridge::remote_parent(trace_id, span_id));
+/// OpenTelemetry span when that is in our context's trace; otherwise our
+/// context's span (`parent`: a call on a thread the OpenTelemetry context
+/// did not follow, or a remote caller, with its trace flags). `None` when no
+/// OpenTelemetry layer listens.
+pub(crate) fn start(span: &Span, parent: Option<(TraceId, SpanId, Option<u8>)>) -> Option<Ids> {
+    let parent_span_id = match parent {
+        Some((trace_id, span_id, remote)) => match bridge::active_in(trace_id) {
+            Some(active) => Some(active),
+            None => {
+                // Without a layer this fails, and nothing is lost.
+                let _ = span.set_parent(bridge::parent(trace_id, span_id, remote));
+                Some(span_id)
+            }
+        },
+        None => {
+            let current = opentelemetry::Context::current();
+            let active = current.span().span_context().clone();
+            active
+                .is_valid()
+                .then(|| SpanId(active.span_id().to_bytes()))
         }
-    }
+    };
     let cx = span.context();
     let ids = cx.span().span_context().clone();
-    ids.is_valid().then(|| {
-        (
-            TraceId(ids.trace_id().to_bytes()),
-            SpanId(ids.span_id().to_bytes()),
-        )
+    ids.is_valid().then(|| Ids {
+        trace_id: TraceId(ids.trace_id().to_bytes()),
+        span_id: SpanId(ids.span_id().to_bytes()),
+        parent_span_id,
     })
 }
 
