@@ -173,10 +173,16 @@ async fn review() -> Value {
     common::fixture("anthropic_message_end_turn.json")
 }
 
+#[llm_traced(name = "search_docs", kind = "tool")]
+async fn search_docs() -> Result<Vec<String>, String> {
+    Ok(vec!["doc-1".to_owned()])
+}
+
 #[llm_traced(name = "write_answer", kind = "chain")]
 async fn write_answer() -> Result<(), String> {
     remember_ids();
     draft().await;
+    search_docs().await?;
     review().await;
     Ok(())
 }
@@ -189,8 +195,19 @@ fn a_chain_of_two_calls_is_one_trace_under_an_internal_span() {
     let trace = session.trace_id().unwrap().to_string();
     let (result, spans) = with_otel(|| block_on(session.scope(write_answer())));
     result.unwrap();
-    assert_eq!(spans.len(), 3, "{spans:#?}");
+    assert_eq!(spans.len(), 4, "{spans:#?}");
     let chain = named(&spans, "chain write_answer");
+    let tool = named(&spans, "execute_tool search_docs");
+    assert_eq!(tool.span.kind, SpanKind::Internal as i32);
+    assert_eq!(
+        str_attr(&tool.span.attributes, "gen_ai.tool.name"),
+        "search_docs"
+    );
+    assert_eq!(
+        str_attr(&tool.span.attributes, "gen_ai.operation.name"),
+        "execute_tool"
+    );
+    assert_eq!(tool.span.parent_span_id, chain.span.span_id);
     let first = named(&spans, "chat gpt-4o");
     let second = named(&spans, "chat claude-haiku-4-5");
     assert_eq!(chain.span.kind, SpanKind::Internal as i32);
@@ -321,6 +338,27 @@ fn a_failed_call_is_an_error_span_with_its_type() {
     assert!(status.message.contains("Rate limit reached"), "{status:?}");
     assert_eq!(str_attr(&s.span.attributes, "error.type"), "rate_limit");
     assert!(attr(&s.span.attributes, "gen_ai.usage.input_tokens").is_none());
+}
+
+#[llm_traced(provider = "openai", model = "gpt-4o")]
+async fn never_answers() -> Value {
+    futures::future::pending::<()>().await;
+    Value::Null
+}
+
+#[test]
+fn a_cancelled_call_is_an_error_span() {
+    use futures::FutureExt;
+
+    // Polled once, then dropped: a timeout or a client that went away.
+    let (out, spans) = with_otel(|| never_answers().now_or_never());
+    assert!(out.is_none());
+    let [s] = &spans[..] else {
+        panic!("one span expected: {spans:#?}")
+    };
+    let status = s.span.status.as_ref().expect("a status");
+    assert_eq!(status.code, StatusCode::Error as i32);
+    assert_eq!(str_attr(&s.span.attributes, "error.type"), "cancelled");
 }
 
 /// A handler's call, inside a request span of the application's own.
@@ -532,6 +570,10 @@ fn a_short_lived_program_loses_nothing() {
     if common::is_child() {
         let _otel = llm_traced::otel::init().expect("set up from the environment");
         block_on(one_shot());
+        // A failure and a step: the duration metric counts the first, with
+        // its error type, and not the second.
+        let _ = block_on(throttled());
+        let _ = block_on(search_docs());
         return; // `_otel` drops: flushed before the process exits.
     }
     let receiver = Receiver::start();
@@ -547,10 +589,9 @@ fn a_short_lived_program_loses_nothing() {
             ("RUST_LOG", "info"),
         ],
     );
-    let spans = receiver.wait_for_spans(1);
-    let [s] = &spans[..] else {
-        panic!("one span expected: {spans:#?}")
-    };
+    let spans = receiver.wait_for_spans(3);
+    assert_eq!(spans.len(), 3, "{spans:#?}");
+    let s = &spans[0];
     assert_eq!(s.span.name, "chat gpt-4o");
     assert_eq!(str_attr(&s.resource, "service.name"), "short-lived");
     assert_eq!(str_attr(&s.resource, "deployment.environment.name"), "test");
@@ -589,11 +630,24 @@ fn a_short_lived_program_loses_nothing() {
     let Some(Data::Histogram(h)) = &duration.data else {
         panic!("a histogram: {duration:?}")
     };
-    assert_eq!(h.data_points.len(), 1);
-    assert_eq!(h.data_points[0].count, 1);
-    assert_eq!(h.data_points[0].explicit_bounds.first(), Some(&0.01));
-    assert!(
-        h.data_points[0].sum.unwrap() < 5.0,
-        "seconds, not milliseconds"
+    assert_eq!(
+        h.data_points.len(),
+        2,
+        "one series per outcome, none for the step"
     );
+    let ok = h
+        .data_points
+        .iter()
+        .find(|p| attr(&p.attributes, "error.type").is_none())
+        .unwrap();
+    let failed = h
+        .data_points
+        .iter()
+        .find(|p| attr(&p.attributes, "error.type").is_some())
+        .unwrap();
+    assert_eq!(str_attr(&failed.attributes, "error.type"), "rate_limit");
+    assert_eq!((ok.count, failed.count), (1, 1));
+    assert_eq!(ok.explicit_bounds.first(), Some(&0.01));
+    assert_eq!(ok.explicit_bounds.last(), Some(&81.92));
+    assert!(ok.sum.unwrap() < 5.0, "seconds, not milliseconds");
 }

@@ -68,9 +68,7 @@ async fn the_grpc_guard_drops_inside_async_code() {
     over_grpc().await;
     drop(default);
     drop(otel);
-    let spans = collector
-        .exported_spans(1, Duration::from_secs(10))
-        .await;
+    let spans = collector.exported_spans(1, Duration::from_secs(10)).await;
     assert_eq!(spans.len(), 1, "{spans:#?}");
     assert_eq!(spans[0].name, "chat gpt-4o");
 }

@@ -212,6 +212,14 @@ impl CallState {
         }
         let span = &self.span;
         span.record("gen_ai.operation.name", self.site.operation);
+        let named = match self.site.kind {
+            "tool" => Some("gen_ai.tool.name"),
+            "agent" => Some("gen_ai.agent.name"),
+            _ => None,
+        };
+        if let Some(field) = named {
+            span.record(field, self.site.name);
+        }
         if let Some(provider) = self.site.provider {
             span.record("gen_ai.provider.name", provider);
         }

@@ -143,6 +143,8 @@ macro_rules! __llm_traced_span {
             user_id = $crate::__private::tracing::field::Empty,
             tenant_id = $crate::__private::tracing::field::Empty,
             gen_ai.conversation.id = $crate::__private::tracing::field::Empty,
+            gen_ai.tool.name = $crate::__private::tracing::field::Empty,
+            gen_ai.agent.name = $crate::__private::tracing::field::Empty,
             gen_ai.response.time_to_first_chunk = $crate::__private::tracing::field::Empty,
         )
     };

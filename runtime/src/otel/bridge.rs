@@ -31,7 +31,11 @@ impl opentelemetry_sdk::trace::IdGenerator for ContextIdGenerator {
 
 /// A parent span from our context: remote (with its trace flags) when it
 /// came in a `traceparent`, a span of this process otherwise.
-pub(crate) fn parent(trace_id: TraceId, span_id: SpanId, remote: Option<u8>) -> opentelemetry::Context {
+pub(crate) fn parent(
+    trace_id: TraceId,
+    span_id: SpanId,
+    remote: Option<u8>,
+) -> opentelemetry::Context {
     let flags = remote.map_or(TraceFlags::SAMPLED, TraceFlags::new);
     opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
         opentelemetry::trace::TraceId::from_bytes(trace_id.0),

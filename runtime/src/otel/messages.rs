@@ -14,54 +14,98 @@ use serde_json::{json, Map, Value};
 use crate::record::CallRecord;
 
 /// The conventions' input messages for what a call was asked, in any of the
-/// providers' shapes: a list of messages, one message, or plain text.
+/// providers' shapes: a list of messages, one message, a whole request body,
+/// or plain text. A system prompt given apart from the messages (Anthropic's
+/// `system`, Gemini's `systemInstruction`) is left to
+/// [`system_instructions`].
 pub fn input_messages(messages: &Value) -> Value {
     match messages {
         Value::Array(list) => list.iter().map(input_message).collect(),
-        Value::Object(map) if map.contains_key("messages") => {
-            // A whole request body: its system prompt, then its messages.
-            let mut out = Vec::new();
-            if let Some(system) = map.get("system") {
-                out.push(message("system", text_parts(system)));
+        Value::Object(map) if map.contains_key("messages") || map.contains_key("contents") => {
+            // A whole request body.
+            match map.get("messages").or_else(|| map.get("contents")) {
+                Some(Value::Array(list)) => list.iter().map(input_message).collect(),
+                Some(one) => Value::Array(vec![input_message(one)]),
+                None => Value::Array(Vec::new()),
             }
-            if let Some(Value::Array(list)) = map.get("messages") {
-                out.extend(list.iter().map(input_message));
-            }
-            Value::Array(out)
         }
         Value::Object(_) => Value::Array(vec![input_message(messages)]),
         other => Value::Array(vec![message("user", text_parts(other))]),
     }
 }
 
-/// The conventions' output messages for a finished call: the assistant's
-/// text (or refusal) and tool calls, with the finish reason.
-pub fn output_messages(record: &CallRecord) -> Option<Value> {
-    let mut parts = Vec::new();
-    if let Some(response) = &record.response {
-        if let Some(text) = response.text.as_deref().or(response.refusal.as_deref()) {
-            parts.push(text_part(text));
-        }
-    }
-    for call in &record.tool_calls {
-        let mut part = Map::new();
-        part.insert("type".into(), "tool_call".into());
-        if let Some(id) = &call.id {
-            part.insert("id".into(), id.as_str().into());
-        }
-        part.insert("name".into(), call.name.as_str().into());
-        if !call.arguments.is_empty() {
-            part.insert("arguments".into(), arguments(&call.arguments));
-        }
-        parts.push(Value::Object(part));
-    }
-    if parts.is_empty() {
+/// The conventions' `gen_ai.system_instructions`: a system prompt a request
+/// body gives apart from its messages, as a list of parts.
+pub fn system_instructions(messages: &Value) -> Option<Value> {
+    let Value::Object(map) = messages else {
         return None;
+    };
+    let system = map
+        .get("system")
+        .or_else(|| map.get("systemInstruction"))
+        .or_else(|| map.get("system_instruction"))?;
+    let parts = match system {
+        // Gemini: a content, `{parts: [{text}]}`.
+        Value::Object(content) => match content.get("parts") {
+            Some(Value::Array(parts)) => parts.iter().filter_map(gemini_part).collect(),
+            _ => text_parts(system),
+        },
+        other => text_parts(other),
+    };
+    (!parts.is_empty()).then_some(Value::Array(parts))
+}
+
+/// The conventions' output messages for a finished call: one per choice,
+/// with its text (or refusal), the tool calls, and why it ended.
+pub fn output_messages(record: &CallRecord) -> Option<Value> {
+    let fallback_reason = match (record.finish_reasons.first(), &record.error) {
+        (Some(reason), _) => reason.as_str(),
+        (None, Some(_)) => "error",
+        (None, None) => "stop",
+    };
+    let mut out = Vec::new();
+    if let Some(response) = &record.response {
+        for choice in &response.choices {
+            let parts = choice.text.as_deref().map(text_part).into_iter().collect();
+            let reason = choice.finish_reason.as_deref().unwrap_or(fallback_reason);
+            out.push(output_message(parts, reason));
+        }
+        if out.is_empty() {
+            if let Some(text) = response.text.as_deref().or(response.refusal.as_deref()) {
+                out.push(output_message(vec![text_part(text)], fallback_reason));
+            }
+        }
     }
-    let mut out = message("assistant", parts);
-    let reason = record.finish_reasons.first().map_or("stop", String::as_str);
-    out["finish_reason"] = reason.into();
-    Some(Value::Array(vec![out]))
+    let calls: Vec<Value> = record.tool_calls.iter().map(tool_call_part).collect();
+    if !calls.is_empty() {
+        // Tool calls belong to the first choice (providers make them with n=1).
+        match out.first_mut() {
+            Some(first) => {
+                if let Some(Value::Array(parts)) = first.get_mut("parts") {
+                    parts.extend(calls);
+                }
+            }
+            None => out.push(output_message(calls, fallback_reason)),
+        }
+    }
+    (!out.is_empty()).then_some(Value::Array(out))
+}
+
+fn output_message(parts: Vec<Value>, finish_reason: &str) -> Value {
+    json!({ "role": "assistant", "parts": parts, "finish_reason": finish_reason })
+}
+
+fn tool_call_part(call: &crate::capture::ToolCall) -> Value {
+    let mut part = Map::new();
+    part.insert("type".into(), "tool_call".into());
+    if let Some(id) = &call.id {
+        part.insert("id".into(), id.as_str().into());
+    }
+    part.insert("name".into(), call.name.as_str().into());
+    if !call.arguments.is_empty() {
+        part.insert("arguments".into(), arguments(&call.arguments));
+    }
+    Value::Object(part)
 }
 
 fn message(role: &str, parts: Vec<Value>) -> Value {
@@ -186,11 +230,18 @@ fn gemini_part(part: &Value) -> Option<Value> {
         }));
     }
     if let Some(response) = part.get("functionResponse") {
-        return Some(json!({
-            "type": "tool_call_response",
-            "id": response.get("name").cloned().unwrap_or(Value::Null),
-            "response": response.get("response").cloned().unwrap_or(Value::Null),
-        }));
+        // Gemini matches a response to its call by name, and by id when the
+        // call had one.
+        let mut out = Map::new();
+        out.insert("type".into(), "tool_call_response".into());
+        if let Some(id) = response.get("id") {
+            out.insert("id".into(), id.clone());
+        }
+        out.insert(
+            "response".into(),
+            response.get("response").cloned().unwrap_or(Value::Null),
+        );
+        return Some(Value::Object(out));
     }
     Some(part.clone())
 }
@@ -249,9 +300,12 @@ mod tests {
             ]
         });
         assert_eq!(
+            system_instructions(&body),
+            Some(json!([{"type": "text", "content": "Be brief."}]))
+        );
+        assert_eq!(
             input_messages(&body),
             json!([
-                {"role": "system", "parts": [{"type": "text", "content": "Be brief."}]},
                 {"role": "assistant", "parts": [
                     {"type": "tool_call", "id": "tu_1", "name": "weather", "arguments": {"city": "Oslo"}}
                 ]},
@@ -259,6 +313,75 @@ mod tests {
                     {"type": "tool_call_response", "id": "tu_1", "response": "2°C"}
                 ]}
             ])
+        );
+    }
+
+    #[test]
+    fn gemini_request_body() {
+        let body = json!({
+            "systemInstruction": {"parts": [{"text": "Answer in French."}]},
+            "contents": [
+                {"role": "user", "parts": [{"text": "Weather?"}]},
+                {"role": "model", "parts": [{"functionCall": {"name": "weather", "args": {"city": "Lyon"}}}]},
+                {"role": "user", "parts": [{"functionResponse": {"name": "weather", "response": {"c": 21}}}]}
+            ]
+        });
+        assert_eq!(
+            system_instructions(&body),
+            Some(json!([{"type": "text", "content": "Answer in French."}]))
+        );
+        assert_eq!(
+            input_messages(&body),
+            json!([
+                {"role": "user", "parts": [{"type": "text", "content": "Weather?"}]},
+                {"role": "assistant", "parts": [
+                    {"type": "tool_call", "name": "weather", "arguments": {"city": "Lyon"}}
+                ]},
+                {"role": "user", "parts": [{"type": "tool_call_response", "response": {"c": 21}}]}
+            ])
+        );
+        assert_eq!(system_instructions(&json!([{"role": "user"}])), None);
+    }
+
+    #[test]
+    fn output_messages_per_choice_with_reasons() {
+        use crate::record::ResponseContent;
+        let mut record: CallRecord = serde_json::from_value(json!({
+            "schema": 1, "request_id": "r", "name": "n", "function": "f",
+            "operation": "chat", "kind": "llm", "started_at": "2026-11-27T00:00:00Z",
+            "ended_at": "2026-11-27T00:00:01Z", "latency_ms": 1.0, "status": "ok"
+        }))
+        .unwrap();
+        assert_eq!(output_messages(&record), None, "nothing said, nothing sent");
+        record.response = Some(ResponseContent {
+            text: Some("a".into()),
+            refusal: None,
+            choices: vec![
+                crate::capture::Choice {
+                    index: 0,
+                    text: Some("a".into()),
+                    finish_reason: Some("stop".into()),
+                },
+                crate::capture::Choice {
+                    index: 1,
+                    text: Some("b".into()),
+                    finish_reason: Some("length".into()),
+                },
+            ],
+        });
+        assert_eq!(
+            output_messages(&record).unwrap(),
+            json!([
+                {"role": "assistant", "parts": [{"type": "text", "content": "a"}], "finish_reason": "stop"},
+                {"role": "assistant", "parts": [{"type": "text", "content": "b"}], "finish_reason": "length"}
+            ])
+        );
+        // A stream cut short with text so far: no reason given, an error recorded.
+        record.response.as_mut().unwrap().choices.clear();
+        record.error = Some(crate::record::ErrorRecord::default());
+        assert_eq!(
+            output_messages(&record).unwrap()[0]["finish_reason"],
+            "error"
         );
     }
 

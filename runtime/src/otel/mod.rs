@@ -53,7 +53,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
 pub use bridge::ContextIdGenerator;
-pub use messages::{input_messages, output_messages};
+pub use messages::{input_messages, output_messages, system_instructions};
 pub use metrics::install as install_metrics;
 
 /// The instrumentation scope our spans and metrics are reported under.

@@ -75,6 +75,9 @@ pub(crate) fn finish(span: &Span, record: &CallRecord, prompts: bool, responses:
         if let Some(messages) = &record.messages {
             let json = super::messages::input_messages(messages).to_string();
             span.set_attribute("gen_ai.input.messages", json);
+            if let Some(system) = super::messages::system_instructions(messages) {
+                span.set_attribute("gen_ai.system_instructions", system.to_string());
+            }
         }
     }
     if responses {
