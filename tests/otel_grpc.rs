@@ -72,3 +72,35 @@ async fn the_grpc_guard_drops_inside_async_code() {
     assert_eq!(spans.len(), 1, "{spans:#?}");
     assert_eq!(spans[0].name, "chat gpt-4o");
 }
+
+#[llm_traced(provider = "openai", model = "gpt-4o")]
+async fn from_env() -> Value {
+    common::fixture("openai_chat_completion_text_stop.json")
+}
+
+/// `OTEL_EXPORTER_OTLP_PROTOCOL=grpc` alone switches a program set up with
+/// `otel::init()` to gRPC.
+#[test]
+fn the_environment_picks_grpc() {
+    if common::is_child() {
+        let _otel = llm_traced::otel::init().expect("set up from the environment");
+        block_on(from_env());
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut collector = rt.block_on(FakeCollectorServer::start()).unwrap();
+    common::run_child(
+        "the_environment_picks_grpc",
+        &[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint().as_str()),
+        ],
+    );
+    let spans = rt.block_on(collector.exported_spans(1, Duration::from_secs(10)));
+    assert_eq!(spans.len(), 1, "{spans:#?}");
+    assert_eq!(spans[0].name, "chat gpt-4o");
+}
