@@ -184,6 +184,7 @@ impl CallState {
             site.audit || otel_prompts || config.is_some_and(Config::wants_messages);
         let keeps_response = otel_responses || config.is_some_and(Config::wants_response);
         let wants_response = keeps_response || site.audit;
+        let started_at = Utc::now();
         Box::new(CallState {
             site,
             span,
@@ -193,8 +194,8 @@ impl CallState {
             #[cfg(feature = "otel")]
             outer_remote: outer.remote_flags(),
             started: Instant::now(),
-            started_at: Utc::now(),
-            request_id: uuid::Uuid::now_v7().to_string(),
+            started_at,
+            request_id: crate::context::request_id(started_at),
             model: site.model.map(str::to_owned),
             messages: None,
             stream: None,

@@ -89,6 +89,20 @@ impl SpanId {
     }
 }
 
+/// A request id: a UUID v7 (time-ordered to the millisecond) with 74 random
+/// bits from the thread's fast generator. `Uuid::now_v7` asks the kernel for
+/// its random bits on every call (a system call per recorded call, and a
+/// panic where `getrandom` fails); an id that must be unique, not secret,
+/// needs neither.
+pub(crate) fn request_id(at: chrono::DateTime<chrono::Utc>) -> String {
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    let mut random = [0u8; 10];
+    fastrand::fill(&mut random);
+    uuid::Builder::from_unix_timestamp_millis(millis, &random)
+        .into_uuid()
+        .to_string()
+}
+
 fn parse_hex(hex: &str, out: &mut [u8]) -> Option<()> {
     let bytes = hex.as_bytes();
     if bytes.len() != out.len() * 2 {
@@ -509,6 +523,27 @@ impl<F: Future> FutureExt for F {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_ids_are_uuid_v7_in_time_order() {
+        let at = chrono::Utc::now();
+        let a = request_id(at);
+        let b = request_id(at + chrono::Duration::milliseconds(1));
+        let parsed = uuid::Uuid::parse_str(&a).unwrap();
+        assert_eq!(parsed.get_version_num(), 7);
+        assert_eq!(a.len(), 36);
+        assert!(a < b, "{a} then {b}");
+        assert_ne!(
+            request_id(at),
+            request_id(at),
+            "random within a millisecond"
+        );
+        let (secs, nanos) = parsed.get_timestamp().unwrap().to_unix();
+        assert_eq!(
+            secs as i64 * 1000 + i64::from(nanos / 1_000_000),
+            at.timestamp_millis()
+        );
+    }
 
     #[test]
     fn ids_print_as_lowercase_hex_of_the_w3c_length() {

@@ -168,7 +168,7 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let (context, _source) = extract(request.headers());
-        let request_id = uuid::Uuid::now_v7().to_string();
+        let request_id = crate::context::request_id(chrono::Utc::now());
         let context = context.with_request_id(request_id.clone());
         let trace_id = context
             .trace_id()
