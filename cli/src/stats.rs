@@ -241,6 +241,17 @@ impl<'f> Partial<'f> {
 
     /// Adds every line of a chunk.
     pub fn add_chunk(&mut self, chunk: &Chunk) {
+        if chunk.overlong {
+            // One line too long to keep: one line that is not a record.
+            self.bad += 1;
+            self.chunks.push(ChunkLines {
+                source: chunk.source,
+                seq: chunk.seq,
+                lines: 1,
+                bad: vec![0],
+            });
+            return;
+        }
         let mut bad = Vec::new();
         let lines = for_each_line(&chunk.data, |index, line| {
             if !self.add_line(line) {
@@ -872,6 +883,48 @@ mod tests {
         let (a, b, c) = (&a[..], &b[..], &c[..]);
         assert_eq!(report(&[a, a, b], &[c]), report(&[b, a], &[a, c]));
         assert_eq!(report(&[a, a, b], &[c]), report(&[c], &[b, a, a]));
+    }
+
+    #[test]
+    fn an_overlong_line_is_one_bad_line_with_its_number() {
+        use crate::stats_read::{scan, ReadOptions, Source};
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("log.jsonl");
+        let good = r#"{"started_at":"2026-11-27T09:26:47Z","status":"ok","latency_ms":1}"#;
+        let mut text = String::new();
+        for i in 1..=400 {
+            match i {
+                // Two lines past `max_line`, one without a newline at all.
+                100 => text.push_str(&"\0".repeat(30_000)),
+                300 => text.push_str(&format!("{{\"blob\":\"{}\"}}", "z".repeat(9_000))),
+                301 => text.push_str("not json"),
+                _ => text.push_str(good),
+            }
+            text.push('\n');
+        }
+        text.push_str(&"\0".repeat(30_000));
+        std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+        let options = ReadOptions {
+            chunk_size: 4096,
+            max_line: 8192,
+            progress_from: None,
+        };
+        let filter = Filter::default();
+        let parts = scan(
+            &[Source::File(path)],
+            &options,
+            (0..3).map(|_| Partial::new(&filter)).collect(),
+            Partial::add_chunk,
+            Partial::finish,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let report = merge(parts, &["log".to_owned()], &filter);
+        assert_eq!(report.records, 397);
+        assert_eq!(report.bad_lines, 4);
+        assert_eq!(
+            report.bad_line_examples,
+            ["log:100", "log:300", "log:301", "log:401"]
+        );
     }
 
     #[test]

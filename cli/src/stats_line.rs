@@ -65,6 +65,11 @@ impl LineReader {
 
     /// The fast scanner alone.
     pub fn fields<'a>(&mut self, line: &'a [u8]) -> Option<Fields<'a>> {
+        // A bitmap grown by a long line (lines are capped, see
+        // `ReadOptions::max_line`) is let go once lines are short again.
+        if self.quotes.capacity() > (1 << 16).max(line.len() / 16) {
+            self.quotes = Vec::new();
+        }
         if quote_bits(line, &mut self.quotes) {
             return fields(line, None);
         }

@@ -29,6 +29,7 @@ pub fn run(args: &StatsArgs, style: Style) -> Result<Outcome, Failure> {
         .max(1);
     let options = ReadOptions {
         chunk_size: args.chunk_mb.clamp(1, 1024) << 20,
+        max_line: stats_read::MAX_LINE,
         progress_from: (!args.no_progress).then_some(64 << 20),
     };
     let states: Vec<Partial<'_>> = (0..threads).map(|_| Partial::new(&filter)).collect();
