@@ -51,7 +51,8 @@ impl Bucket {
 
 /// Sums over a set of records. Costs and latencies are summed as integers
 /// (picodollars, nanoseconds) so that the totals do not depend on the order
-/// in which the workers happened to merge.
+/// in which the workers happened to merge. Token, cost and latency sums
+/// saturate at their type's maximum instead of overflowing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Sums {
     /// Records.
@@ -73,30 +74,33 @@ pub struct Sums {
 }
 
 impl Sums {
+    // Sums saturate: a valid line can hold a 19-digit token count or a
+    // latency of 1e300 ms, and a total past the type's range is shown as
+    // its maximum rather than wrapping (or panicking in a debug build).
     fn add(&mut self, r: &Parsed) {
         self.count += 1;
         self.errors += u64::from(r.is_error);
         if r.input.is_some() || r.output.is_some() {
             self.with_usage += 1;
-            self.input += r.input.unwrap_or(0);
-            self.output += r.output.unwrap_or(0);
+            self.input = self.input.saturating_add(r.input.unwrap_or(0));
+            self.output = self.output.saturating_add(r.output.unwrap_or(0));
         }
         if let Some(c) = r.cost_pico {
-            self.cost_pico += c;
+            self.cost_pico = self.cost_pico.saturating_add(c);
             self.with_cost += 1;
         }
-        self.latency_ns += r.latency_ns;
+        self.latency_ns = self.latency_ns.saturating_add(r.latency_ns);
     }
 
     fn merge(&mut self, o: &Sums) {
         self.count += o.count;
         self.errors += o.errors;
-        self.input += o.input;
-        self.output += o.output;
+        self.input = self.input.saturating_add(o.input);
+        self.output = self.output.saturating_add(o.output);
         self.with_usage += o.with_usage;
-        self.cost_pico += o.cost_pico;
+        self.cost_pico = self.cost_pico.saturating_add(o.cost_pico);
         self.with_cost += o.with_cost;
-        self.latency_ns += o.latency_ns;
+        self.latency_ns = self.latency_ns.saturating_add(o.latency_ns);
     }
 
     fn cost_usd(&self) -> f64 {
@@ -690,7 +694,7 @@ pub fn merge(mut parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) ->
                     start: when::format_millis(i64::from(*k) * unit.millis()),
                     count: s.count,
                     errors: s.errors,
-                    tokens: s.input + s.output,
+                    tokens: s.input.saturating_add(s.output),
                     cost_usd: round_cost(s.cost_usd()),
                     p50_ms: buckets.found[i][0],
                     p95_ms: buckets.found[i][1],

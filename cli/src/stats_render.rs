@@ -262,7 +262,7 @@ pub fn render_report(r: &Report, width: usize, style: Style) -> String {
                     g.name.clone(),
                     render::count(g.count),
                     render::percent1(g.errors as f64 / g.count.max(1) as f64),
-                    render::short_count(g.input_tokens + g.output_tokens),
+                    render::short_count(g.input_tokens.saturating_add(g.output_tokens)),
                     render::usd_with(g.cost_usd, decimals),
                     render::duration_ms(g.p95_ms),
                 ],

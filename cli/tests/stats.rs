@@ -623,3 +623,45 @@ fn stdin_chunks_arrive_in_order() {
     assert_eq!(r["records"], 2);
     assert_eq!(r["bad_lines"], 0);
 }
+
+#[test]
+fn huge_valid_numbers_saturate_instead_of_overflowing() {
+    // Valid JSON whose sums overflow u64 tokens and u128 nanoseconds and
+    // picodollars: the totals saturate, nothing panics (tests run a debug
+    // build, which checks for overflow).
+    let dir = tempdir();
+    let line = |hour: u32, tokens: &str, ms: &str, cost: &str| {
+        format!(
+            r#"{{"function":"f","request_model":"m","started_at":"2026-11-27T{hour:02}:00:00Z","latency_ms":{ms},"status":"ok","usage":{{"input_tokens":{tokens},"output_tokens":{tokens}}},"cost_usd":{cost}}}"#
+        )
+    };
+    let mut text = String::new();
+    for i in 0..4 {
+        text.push_str(&line(9, "9999999999999999999", "1e300", "1e300"));
+        text.push('\n');
+        text.push_str(&line(10 + i, "18446744073709551615", "1.5", "1e30"));
+        text.push('\n');
+    }
+    std::fs::write(dir.path().join("huge.jsonl"), &text).unwrap_or_else(|e| panic!("{e}"));
+    for threads in ["1", "2"] {
+        let r = json_stats(
+            dir.path(),
+            &["huge.jsonl", "--by", "hour", "--threads", threads],
+        );
+        assert_eq!(r["records"], 8);
+        assert_eq!(r["bad_lines"], 0);
+        assert_eq!(r["tokens"]["input_total"], u64::MAX);
+        assert_eq!(r["tokens"]["output_total"], u64::MAX);
+        assert_eq!(r["latency_ms"]["max"], 1e300);
+        assert_eq!(r["latency_ms"]["p50"], 1.5);
+        assert!(f(&r["latency_ms"]["mean"]).is_finite());
+        assert!(f(&r["cost"]["total_usd"]).is_finite());
+        assert_eq!(r["by_time"]["buckets"][0]["tokens"], u64::MAX);
+        let output = cli()
+            .current_dir(dir.path())
+            .args(["stats", "huge.jsonl", "--by", "hour", "--threads", threads])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
+    }
+}
