@@ -665,3 +665,36 @@ fn huge_valid_numbers_saturate_instead_of_overflowing() {
         assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
     }
 }
+
+#[test]
+fn latencies_are_read_exactly_on_the_fast_path_and_through_serde() {
+    // 0.055182999999999996 is misread by serde_json without its
+    // `float_roundtrip` feature; the escaped key sends the second line
+    // through serde, the first takes the fast path.
+    let dir = tempdir();
+    let fast =
+        r#"{"started_at":"2026-11-27T09:26:47Z","latency_ms":0.055182999999999996,"status":"ok"}"#;
+    let serde = r#"{"started_at":"2026-11-27T09:26:47Z","latency_ms":0.055182999999999996,"st\u0061tus":"ok"}"#;
+    std::fs::write(dir.path().join("fast.jsonl"), format!("{fast}\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("serde.jsonl"), format!("{serde}\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The printed text is compared, not parsed again by the test.
+    let p50 = |file: &str| {
+        let output = cli()
+            .current_dir(dir.path())
+            .args(["stats", file, "--json"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
+        let text = stdout(&output);
+        let latency = &text[text.find("\"latency_ms\"").unwrap_or(0)..];
+        latency
+            .lines()
+            .find(|l| l.trim_start().starts_with("\"p50\""))
+            .map(|l| l.trim().to_owned())
+            .unwrap_or_else(|| panic!("no p50 in {text}"))
+    };
+    assert_eq!(p50("fast.jsonl"), "\"p50\": 0.055182999999999996,");
+    assert_eq!(p50("serde.jsonl"), "\"p50\": 0.055182999999999996,");
+}
