@@ -458,10 +458,11 @@ mod tests {
     }
 
     #[test]
-    fn sources_are_read_in_order_long_lines_whole_and_finish_comes_last() {
+    fn sources_are_read_in_order_long_lines_whole_and_finish_runs_once() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let long = format!("{}\n", "y".repeat(20_000));
-        let texts = ["a\nb\n".to_owned(), format!("c\n{long}d")];
+        let many: String = (0..3000).map(|i| format!("line {i}\n")).collect();
+        let texts = ["a\nb\n".to_owned(), format!("c\n{long}d"), many];
         let sources: Vec<Source> = texts
             .iter()
             .enumerate()
@@ -476,31 +477,52 @@ mod tests {
             max_line: MAX_LINE,
             progress_from: None,
         };
-        // Each state: its chunks, then whether `finish` saw them all.
-        let states = scan(
-            &sources,
-            &options,
-            vec![(Vec::new(), false); 3],
-            |(chunks, finished), c| {
-                assert!(!*finished);
-                chunks.push((c.source, c.seq, c.data.clone()));
-            },
-            |(_, finished)| *finished = true,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert!(states.iter().all(|(_, finished)| *finished));
-        let mut chunks: Vec<_> = states.into_iter().flat_map(|(c, _)| c).collect();
-        chunks.sort();
+        let run = |workers: usize| {
+            // Each state: its chunks as it got them, and how many times
+            // `finish` ran on it.
+            scan(
+                &sources,
+                &options,
+                vec![(Vec::new(), 0); workers],
+                |(chunks, _), c| chunks.push((c.source, c.seq, c.data.clone())),
+                |(_, finished)| *finished += 1,
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        // One worker gets every chunk in the order of the sources, unsorted.
+        let one = run(1);
+        assert_eq!(one[0].1, 1);
+        let joined: Vec<u8> = one[0].0.iter().flat_map(|c| c.2.clone()).collect();
+        assert_eq!(joined, texts.concat().as_bytes());
+        let mut expected = Vec::new();
         for (i, text) in texts.iter().enumerate() {
-            let joined: Vec<u8> = chunks
+            let n = one[0].0.iter().filter(|c| c.0 == i).count();
+            assert!(n >= 1);
+            expected.extend((0..n as u64).map(|seq| (i, seq)));
+            let part: Vec<u8> = one[0]
+                .0
                 .iter()
                 .filter(|c| c.0 == i)
                 .flat_map(|c| c.2.clone())
                 .collect();
-            assert_eq!(joined, text.as_bytes());
+            assert_eq!(part, text.as_bytes());
         }
+        let order: Vec<(usize, u64)> = one[0].0.iter().map(|c| (c.0, c.1)).collect();
+        assert_eq!(order, expected);
         // The long line is in one chunk.
-        assert!(chunks.iter().any(|c| c.2.starts_with(long.as_bytes())));
+        assert!(one[0].0.iter().any(|c| c.2.starts_with(long.as_bytes())));
+
+        // Several workers: each gets its chunks in source order, and
+        // between them they get the same chunks as one worker.
+        let several = run(3);
+        assert!(several.iter().all(|(_, finished)| *finished == 1));
+        for (chunks, _) in &several {
+            let order: Vec<(usize, u64)> = chunks.iter().map(|c| (c.0, c.1)).collect();
+            assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+        }
+        let mut all: Vec<_> = several.into_iter().flat_map(|(c, _)| c).collect();
+        all.sort();
+        assert_eq!(all, one[0].0);
     }
 
     #[test]
