@@ -19,14 +19,7 @@ pub fn run(args: &StatsArgs, style: Style) -> Result<Outcome, Failure> {
         tenant: args.tenant.clone(),
         by: args.by,
     };
-    let threads = args
-        .threads
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map_or(2, |n| n.get())
-                .min(8)
-        })
-        .max(1);
+    let threads = workers(args.threads);
     let options = ReadOptions {
         chunk_size: args.chunk_mb.clamp(1, 1024) << 20,
         max_line: stats_read::MAX_LINE,
@@ -74,6 +67,22 @@ pub fn run(args: &StatsArgs, style: Style) -> Result<Outcome, Failure> {
     } else {
         Outcome::Clean
     })
+}
+
+/// The most worker threads `--threads` gets: each holds a chunk buffer,
+/// and the merge looks at every worker's next sample.
+pub const MAX_THREADS: usize = 64;
+
+/// The number of workers: `--threads` within 1 to [`MAX_THREADS`], else
+/// one per core, at most 8.
+fn workers(requested: Option<usize>) -> usize {
+    requested
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .min(8)
+        })
+        .clamp(1, MAX_THREADS)
 }
 
 /// The inputs: files, `-` for stdin, directories (their `*.jsonl` files),
@@ -331,5 +340,20 @@ fn push_bad_lines(out: &mut String, r: &Report, style: Style) {
     out.push('\n');
     for line in render::wrap(&text, render::width(), "", "  ").lines() {
         let _ = writeln!(out, "{}", style.paint(Paint::Yellow, line));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_are_clamped_to_1_to_64() {
+        assert_eq!(workers(Some(0)), 1);
+        assert_eq!(workers(Some(3)), 3);
+        assert_eq!(workers(Some(64)), 64);
+        assert_eq!(workers(Some(65)), MAX_THREADS);
+        assert_eq!(workers(Some(usize::MAX)), MAX_THREADS);
+        assert!((1..=8).contains(&workers(None)));
     }
 }

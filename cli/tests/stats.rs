@@ -698,3 +698,17 @@ fn latencies_are_read_exactly_on_the_fast_path_and_through_serde() {
     assert_eq!(p50("fast.jsonl"), "\"p50\": 0.055182999999999996,");
     assert_eq!(p50("serde.jsonl"), "\"p50\": 0.055182999999999996,");
 }
+
+#[test]
+fn threads_are_at_most_64() {
+    let help = cli()
+        .args(["stats", "--help"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(stdout(&help).contains("at most 64"), "{}", stdout(&help));
+    // A million workers would be a million threads and buffers.
+    let dir = tempdir();
+    write_log(&dir.path().join("calls.jsonl"), &ten_calls());
+    let r = json_stats(dir.path(), &["calls.jsonl", "--threads", "1000000"]);
+    assert_eq!(r["records"], 10);
+}
