@@ -250,7 +250,7 @@ pub struct StatsArgs {
     /// Exit 1 when more than this percentage of the calls failed.
     #[arg(long, value_name = "PERCENT")]
     pub max_error_rate: Option<f64>,
-    /// Worker threads (default: the number of cores, at most 8).
+    /// Worker threads (default: the number of cores, at most 8; at most 64).
     #[arg(long, value_name = "N", hide_short_help = true)]
     pub threads: Option<usize>,
     /// Size of a read chunk, in MiB.

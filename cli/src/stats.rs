@@ -51,7 +51,8 @@ impl Bucket {
 
 /// Sums over a set of records. Costs and latencies are summed as integers
 /// (picodollars, nanoseconds) so that the totals do not depend on the order
-/// in which the workers happened to merge.
+/// in which the workers happened to merge. Token, cost and latency sums
+/// saturate at their type's maximum instead of overflowing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Sums {
     /// Records.
@@ -73,30 +74,33 @@ pub struct Sums {
 }
 
 impl Sums {
+    // Sums saturate: a valid line can hold a 19-digit token count or a
+    // latency of 1e300 ms, and a total past the type's range is shown as
+    // its maximum rather than wrapping (or panicking in a debug build).
     fn add(&mut self, r: &Parsed) {
         self.count += 1;
         self.errors += u64::from(r.is_error);
         if r.input.is_some() || r.output.is_some() {
             self.with_usage += 1;
-            self.input += r.input.unwrap_or(0);
-            self.output += r.output.unwrap_or(0);
+            self.input = self.input.saturating_add(r.input.unwrap_or(0));
+            self.output = self.output.saturating_add(r.output.unwrap_or(0));
         }
         if let Some(c) = r.cost_pico {
-            self.cost_pico += c;
+            self.cost_pico = self.cost_pico.saturating_add(c);
             self.with_cost += 1;
         }
-        self.latency_ns += r.latency_ns;
+        self.latency_ns = self.latency_ns.saturating_add(r.latency_ns);
     }
 
     fn merge(&mut self, o: &Sums) {
         self.count += o.count;
         self.errors += o.errors;
-        self.input += o.input;
-        self.output += o.output;
+        self.input = self.input.saturating_add(o.input);
+        self.output = self.output.saturating_add(o.output);
         self.with_usage += o.with_usage;
-        self.cost_pico += o.cost_pico;
+        self.cost_pico = self.cost_pico.saturating_add(o.cost_pico);
         self.with_cost += o.with_cost;
-        self.latency_ns += o.latency_ns;
+        self.latency_ns = self.latency_ns.saturating_add(o.latency_ns);
     }
 
     fn cost_usd(&self) -> f64 {
@@ -241,6 +245,17 @@ impl<'f> Partial<'f> {
 
     /// Adds every line of a chunk.
     pub fn add_chunk(&mut self, chunk: &Chunk) {
+        if chunk.overlong {
+            // One line too long to keep: one line that is not a record.
+            self.bad += 1;
+            self.chunks.push(ChunkLines {
+                source: chunk.source,
+                seq: chunk.seq,
+                lines: 1,
+                bad: vec![0],
+            });
+            return;
+        }
         let mut bad = Vec::new();
         let lines = for_each_line(&chunk.data, |index, line| {
             if !self.add_line(line) {
@@ -679,7 +694,7 @@ pub fn merge(mut parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) ->
                     start: when::format_millis(i64::from(*k) * unit.millis()),
                     count: s.count,
                     errors: s.errors,
-                    tokens: s.input + s.output,
+                    tokens: s.input.saturating_add(s.output),
                     cost_usd: round_cost(s.cost_usd()),
                     p50_ms: buckets.found[i][0],
                     p95_ms: buckets.found[i][1],
@@ -872,6 +887,48 @@ mod tests {
         let (a, b, c) = (&a[..], &b[..], &c[..]);
         assert_eq!(report(&[a, a, b], &[c]), report(&[b, a], &[a, c]));
         assert_eq!(report(&[a, a, b], &[c]), report(&[c], &[b, a, a]));
+    }
+
+    #[test]
+    fn an_overlong_line_is_one_bad_line_with_its_number() {
+        use crate::stats_read::{scan, ReadOptions, Source};
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("log.jsonl");
+        let good = r#"{"started_at":"2026-11-27T09:26:47Z","status":"ok","latency_ms":1}"#;
+        let mut text = String::new();
+        for i in 1..=400 {
+            match i {
+                // Two lines past `max_line`, one without a newline at all.
+                100 => text.push_str(&"\0".repeat(30_000)),
+                300 => text.push_str(&format!("{{\"blob\":\"{}\"}}", "z".repeat(9_000))),
+                301 => text.push_str("not json"),
+                _ => text.push_str(good),
+            }
+            text.push('\n');
+        }
+        text.push_str(&"\0".repeat(30_000));
+        std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+        let options = ReadOptions {
+            chunk_size: 4096,
+            max_line: 8192,
+            progress_from: None,
+        };
+        let filter = Filter::default();
+        let parts = scan(
+            &[Source::File(path)],
+            &options,
+            (0..3).map(|_| Partial::new(&filter)).collect(),
+            Partial::add_chunk,
+            Partial::finish,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let report = merge(parts, &["log".to_owned()], &filter);
+        assert_eq!(report.records, 397);
+        assert_eq!(report.bad_lines, 4);
+        assert_eq!(
+            report.bad_line_examples,
+            ["log:100", "log:300", "log:301", "log:401"]
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! at one chunk per worker whatever the size of the logs.
 
 use std::fs::File;
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -45,6 +45,10 @@ pub struct Chunk {
     pub seq: u64,
     /// The bytes.
     pub data: Vec<u8>,
+    /// Whether the chunk stands for one line longer than
+    /// [`ReadOptions::max_line`], which was discarded: `data` is empty and
+    /// the chunk counts as one line that is not a record.
+    pub overlong: bool,
 }
 
 /// How to read.
@@ -52,6 +56,11 @@ pub struct Chunk {
 pub struct ReadOptions {
     /// The size of a chunk (a line longer than that makes its chunk grow).
     pub chunk_size: usize,
+    /// The longest line kept, without its newline (at least `chunk_size`):
+    /// a longer one is discarded up to its newline and handed on as an
+    /// [`Chunk::overlong`] chunk, so that a file without newlines (say, a
+    /// zero-filled one) does not grow a buffer without bound.
+    pub max_line: usize,
     /// Show a progress bar on standard error when it is a terminal and the
     /// inputs are at least this big (`None`: never).
     pub progress_from: Option<u64>,
@@ -61,10 +70,14 @@ impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
             chunk_size: 8 << 20,
+            max_line: MAX_LINE,
             progress_from: Some(64 << 20),
         }
     }
 }
+
+/// The default [`ReadOptions::max_line`]: 64 MiB.
+pub const MAX_LINE: usize = 64 << 20;
 
 /// An input that could not be opened or read.
 #[derive(Debug)]
@@ -103,9 +116,11 @@ where
     F: Fn(&mut S, &Chunk) + Sync,
     G: Fn(&mut S) + Sync,
 {
+    let chunk_size = options.chunk_size.max(4096);
     let input = Mutex::new(Input {
         sources,
-        chunk_size: options.chunk_size.max(4096),
+        chunk_size,
+        max_line: options.max_line.max(chunk_size),
         progress: progress_bar(sources, options),
         next_source: 0,
         open: None,
@@ -125,6 +140,7 @@ where
                         source: 0,
                         seq: 0,
                         data: Vec::new(),
+                        overlong: false,
                     };
                     while lock(input).next_chunk(&mut chunk) {
                         work(&mut state, &chunk);
@@ -158,11 +174,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 struct Input<'s> {
     sources: &'s [Source],
     chunk_size: usize,
+    max_line: usize,
     progress: ProgressBar,
     /// The index of the next source to open.
     next_source: usize,
     /// The source being read, and its index.
-    open: Option<(usize, Box<dyn Read + Send + 's>)>,
+    open: Option<(usize, Box<dyn std::io::Read + Send + 's>)>,
     /// The next chunk's position within its source.
     seq: u64,
     /// The start of a line that the last chunk cut: the next chunk's first
@@ -192,17 +209,21 @@ impl Input<'_> {
             let index = *index;
             let read = read_chunk(
                 reader.as_mut(),
-                self.chunk_size,
+                Limits {
+                    chunk_size: self.chunk_size,
+                    max_line: self.max_line,
+                },
                 &mut self.carry,
                 &mut chunk.data,
                 &self.progress,
             );
             match read {
-                Ok(eof) => {
+                Ok(Read { eof, overlong }) => {
                     if eof {
                         self.open = None;
                     }
-                    if !chunk.data.is_empty() {
+                    chunk.overlong = overlong;
+                    if overlong || !chunk.data.is_empty() {
                         chunk.source = index;
                         chunk.seq = self.seq;
                         self.seq += 1;
@@ -224,7 +245,7 @@ impl Input<'_> {
     }
 }
 
-fn open<'s>(source: &Source) -> std::io::Result<Box<dyn Read + Send + 's>> {
+fn open<'s>(source: &Source) -> std::io::Result<Box<dyn std::io::Read + Send + 's>> {
     match source {
         Source::Stdin => Ok(Box::new(std::io::stdin())),
         Source::File(path) => {
@@ -260,18 +281,48 @@ fn progress_bar(sources: &[Source], options: &ReadOptions) -> ProgressBar {
     bar
 }
 
+/// The sizes [`read_chunk`] works with.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    chunk_size: usize,
+    /// At least `chunk_size`.
+    max_line: usize,
+}
+
+/// What [`read_chunk`] read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Read {
+    /// The input ended.
+    eof: bool,
+    /// The buffer held one line longer than `max_line`, which was
+    /// discarded up to its newline: the buffer is empty.
+    overlong: bool,
+}
+
 /// Reads about `chunk_size` bytes into `buf`: `carry` first, then the input
 /// up to the last newline; what follows the newline goes into `carry`.
-/// Returns whether the input ended (the last chunk of a source may end
-/// without a newline). A line longer than the buffer makes it grow.
+/// Says whether the input ended (the last chunk of a source may end without
+/// a newline). A line longer than the buffer makes it grow, up to
+/// `max_line` (plus one byte); a longer line is read to its end and
+/// discarded, and the buffer is returned empty with `overlong` set.
 fn read_chunk(
-    input: &mut dyn Read,
-    chunk_size: usize,
+    input: &mut dyn std::io::Read,
+    limits: Limits,
     carry: &mut Vec<u8>,
     buf: &mut Vec<u8>,
     progress: &ProgressBar,
-) -> std::io::Result<bool> {
-    let mut limit = chunk_size.max(carry.len() * 2);
+) -> std::io::Result<Read> {
+    let Limits {
+        chunk_size,
+        max_line,
+    } = limits;
+    // `carry` is never longer than `max_line`: it is the start of a line,
+    // and a buffer without a newline past `max_line` is discarded below.
+    let mut limit = chunk_size.max(carry.len() * 2).min(max_line + 1);
+    // A buffer grown by a long line goes back to its usual size.
+    if buf.capacity() > 2 * limit {
+        *buf = Vec::new();
+    }
     // Only what the buffer grows by is zeroed: after a chunk it is cut at
     // its last newline, less than a line short of the limit.
     if buf.len() < limit {
@@ -285,7 +336,10 @@ fn read_chunk(
             match input.read(&mut buf[filled..limit]) {
                 Ok(0) => {
                     buf.truncate(filled);
-                    return Ok(true);
+                    return Ok(Read {
+                        eof: true,
+                        overlong: false,
+                    });
                 }
                 Ok(n) => {
                     filled += n;
@@ -302,13 +356,50 @@ fn read_chunk(
             Some(end) => {
                 carry.extend_from_slice(&buf[end + 1..filled]);
                 buf.truncate(end + 1);
-                return Ok(false);
+                return Ok(Read {
+                    eof: false,
+                    overlong: false,
+                });
+            }
+            // The buffer starts at a line's start: all of it is one line.
+            None if filled > max_line => {
+                let eof = discard_line(input, &mut buf[..chunk_size], carry, progress);
+                buf.clear();
+                return eof.map(|eof| Read {
+                    eof,
+                    overlong: true,
+                });
             }
             None => {
                 // One line longer than the buffer: grow it.
-                limit *= 2;
+                limit = (limit * 2).min(max_line + 1);
                 buf.resize(limit, 0);
             }
+        }
+    }
+}
+
+/// Reads `input` through `scratch` up to the end of the line being read:
+/// what follows its newline goes into `carry`. Says whether the input
+/// ended first.
+fn discard_line(
+    input: &mut dyn std::io::Read,
+    scratch: &mut [u8],
+    carry: &mut Vec<u8>,
+    progress: &ProgressBar,
+) -> std::io::Result<bool> {
+    loop {
+        match input.read(scratch) {
+            Ok(0) => return Ok(true),
+            Ok(n) => {
+                progress.inc(n as u64);
+                if let Some(end) = memchr::memchr(b'\n', &scratch[..n]) {
+                    carry.extend_from_slice(&scratch[end + 1..n]);
+                    return Ok(false);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
 }
@@ -346,6 +437,7 @@ mod tests {
         std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
         let options = ReadOptions {
             chunk_size: 4096,
+            max_line: MAX_LINE,
             progress_from: None,
         };
         let states = scan(
@@ -366,10 +458,11 @@ mod tests {
     }
 
     #[test]
-    fn sources_are_read_in_order_long_lines_whole_and_finish_comes_last() {
+    fn sources_are_read_in_order_long_lines_whole_and_finish_runs_once() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let long = format!("{}\n", "y".repeat(20_000));
-        let texts = ["a\nb\n".to_owned(), format!("c\n{long}d")];
+        let many: String = (0..3000).map(|i| format!("line {i}\n")).collect();
+        let texts = ["a\nb\n".to_owned(), format!("c\n{long}d"), many];
         let sources: Vec<Source> = texts
             .iter()
             .enumerate()
@@ -381,33 +474,126 @@ mod tests {
             .collect();
         let options = ReadOptions {
             chunk_size: 4096,
+            max_line: MAX_LINE,
             progress_from: None,
         };
-        // Each state: its chunks, then whether `finish` saw them all.
-        let states = scan(
-            &sources,
-            &options,
-            vec![(Vec::new(), false); 3],
-            |(chunks, finished), c| {
-                assert!(!*finished);
-                chunks.push((c.source, c.seq, c.data.clone()));
-            },
-            |(_, finished)| *finished = true,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert!(states.iter().all(|(_, finished)| *finished));
-        let mut chunks: Vec<_> = states.into_iter().flat_map(|(c, _)| c).collect();
-        chunks.sort();
+        let run = |workers: usize| {
+            // Each state: its chunks as it got them, and how many times
+            // `finish` ran on it.
+            scan(
+                &sources,
+                &options,
+                vec![(Vec::new(), 0); workers],
+                |(chunks, _), c| chunks.push((c.source, c.seq, c.data.clone())),
+                |(_, finished)| *finished += 1,
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        // One worker gets every chunk in the order of the sources, unsorted.
+        let one = run(1);
+        assert_eq!(one[0].1, 1);
+        let joined: Vec<u8> = one[0].0.iter().flat_map(|c| c.2.clone()).collect();
+        assert_eq!(joined, texts.concat().as_bytes());
+        let mut expected = Vec::new();
         for (i, text) in texts.iter().enumerate() {
-            let joined: Vec<u8> = chunks
+            let n = one[0].0.iter().filter(|c| c.0 == i).count();
+            assert!(n >= 1);
+            expected.extend((0..n as u64).map(|seq| (i, seq)));
+            let part: Vec<u8> = one[0]
+                .0
                 .iter()
                 .filter(|c| c.0 == i)
                 .flat_map(|c| c.2.clone())
                 .collect();
-            assert_eq!(joined, text.as_bytes());
+            assert_eq!(part, text.as_bytes());
         }
+        let order: Vec<(usize, u64)> = one[0].0.iter().map(|c| (c.0, c.1)).collect();
+        assert_eq!(order, expected);
         // The long line is in one chunk.
-        assert!(chunks.iter().any(|c| c.2.starts_with(long.as_bytes())));
+        assert!(one[0].0.iter().any(|c| c.2.starts_with(long.as_bytes())));
+
+        // Several workers: each gets its chunks in source order, and
+        // between them they get the same chunks as one worker.
+        let several = run(3);
+        assert!(several.iter().all(|(_, finished)| *finished == 1));
+        for (chunks, _) in &several {
+            let order: Vec<(usize, u64)> = chunks.iter().map(|c| (c.0, c.1)).collect();
+            assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+        }
+        let mut all: Vec<_> = several.into_iter().flat_map(|(c, _)| c).collect();
+        all.sort();
+        assert_eq!(all, one[0].0);
+    }
+
+    #[test]
+    fn a_line_longer_than_max_line_is_discarded_in_bounded_memory() {
+        // 50 MiB of zeros without a newline, then two short lines.
+        let mut input = std::io::Read::chain(
+            std::io::Read::take(std::io::repeat(0), 50 << 20),
+            &b"\nnext\nlast"[..],
+        );
+        let limits = Limits {
+            chunk_size: 4096,
+            max_line: 8192,
+        };
+        let progress = ProgressBar::hidden();
+        let (mut carry, mut buf) = (Vec::new(), Vec::new());
+        let read = read_chunk(&mut input, limits, &mut carry, &mut buf, &progress);
+        assert_eq!(
+            read.ok(),
+            Some(Read {
+                eof: false,
+                overlong: true
+            })
+        );
+        assert!(buf.is_empty());
+        assert!(buf.capacity() <= 4 * 8192, "{}", buf.capacity());
+        assert_eq!(carry, b"next\nlast");
+        let read = read_chunk(&mut input, limits, &mut carry, &mut buf, &progress);
+        assert_eq!(
+            read.ok(),
+            Some(Read {
+                eof: true,
+                overlong: false
+            })
+        );
+        assert_eq!(buf, b"next\nlast");
+    }
+
+    #[test]
+    fn overlong_lines_become_empty_chunks_in_their_place() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("log.jsonl");
+        let kept = "k".repeat(5000);
+        let text = format!("a\n{}\n{kept}\nb\n{}", "x".repeat(20_000), "y".repeat(9000));
+        std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+        let options = ReadOptions {
+            chunk_size: 4096,
+            max_line: 6000,
+            progress_from: None,
+        };
+        let states = scan(
+            &[Source::File(path)],
+            &options,
+            vec![Vec::new()],
+            |s, c| s.push((c.overlong, c.data.clone())),
+            |_| {},
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        // One worker: the chunks in the order they were read.
+        let chunks: Vec<(bool, Vec<u8>)> = states.into_iter().flatten().collect();
+        let mut lines = Vec::new();
+        for (overlong, data) in &chunks {
+            if *overlong {
+                assert!(data.is_empty());
+                lines.push("(overlong)".to_owned());
+            } else {
+                for_each_line(data, |_, l| {
+                    lines.push(String::from_utf8_lossy(l).into_owned())
+                });
+            }
+        }
+        assert_eq!(lines, ["a", "(overlong)", kept.as_str(), "b", "(overlong)"]);
     }
 
     #[test]

@@ -19,16 +19,10 @@ pub fn run(args: &StatsArgs, style: Style) -> Result<Outcome, Failure> {
         tenant: args.tenant.clone(),
         by: args.by,
     };
-    let threads = args
-        .threads
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map_or(2, |n| n.get())
-                .min(8)
-        })
-        .max(1);
+    let threads = workers(args.threads);
     let options = ReadOptions {
         chunk_size: args.chunk_mb.clamp(1, 1024) << 20,
+        max_line: stats_read::MAX_LINE,
         progress_from: (!args.no_progress).then_some(64 << 20),
     };
     let states: Vec<Partial<'_>> = (0..threads).map(|_| Partial::new(&filter)).collect();
@@ -73,6 +67,22 @@ pub fn run(args: &StatsArgs, style: Style) -> Result<Outcome, Failure> {
     } else {
         Outcome::Clean
     })
+}
+
+/// The most worker threads `--threads` gets: each holds a chunk buffer,
+/// and the merge looks at every worker's next sample.
+pub const MAX_THREADS: usize = 64;
+
+/// The number of workers: `--threads` within 1 to [`MAX_THREADS`], else
+/// one per core, at most 8.
+fn workers(requested: Option<usize>) -> usize {
+    requested
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .min(8)
+        })
+        .clamp(1, MAX_THREADS)
 }
 
 /// The inputs: files, `-` for stdin, directories (their `*.jsonl` files),
@@ -261,7 +271,7 @@ pub fn render_report(r: &Report, width: usize, style: Style) -> String {
                     g.name.clone(),
                     render::count(g.count),
                     render::percent1(g.errors as f64 / g.count.max(1) as f64),
-                    render::short_count(g.input_tokens + g.output_tokens),
+                    render::short_count(g.input_tokens.saturating_add(g.output_tokens)),
                     render::usd_with(g.cost_usd, decimals),
                     render::duration_ms(g.p95_ms),
                 ],
@@ -330,5 +340,20 @@ fn push_bad_lines(out: &mut String, r: &Report, style: Style) {
     out.push('\n');
     for line in render::wrap(&text, render::width(), "", "  ").lines() {
         let _ = writeln!(out, "{}", style.paint(Paint::Yellow, line));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_are_clamped_to_1_to_64() {
+        assert_eq!(workers(Some(0)), 1);
+        assert_eq!(workers(Some(3)), 3);
+        assert_eq!(workers(Some(64)), 64);
+        assert_eq!(workers(Some(65)), MAX_THREADS);
+        assert_eq!(workers(Some(usize::MAX)), MAX_THREADS);
+        assert!((1..=8).contains(&workers(None)));
     }
 }

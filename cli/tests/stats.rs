@@ -623,3 +623,92 @@ fn stdin_chunks_arrive_in_order() {
     assert_eq!(r["records"], 2);
     assert_eq!(r["bad_lines"], 0);
 }
+
+#[test]
+fn huge_valid_numbers_saturate_instead_of_overflowing() {
+    // Valid JSON whose sums overflow u64 tokens and u128 nanoseconds and
+    // picodollars: the totals saturate, nothing panics (tests run a debug
+    // build, which checks for overflow).
+    let dir = tempdir();
+    let line = |hour: u32, tokens: &str, ms: &str, cost: &str| {
+        format!(
+            r#"{{"function":"f","request_model":"m","started_at":"2026-11-27T{hour:02}:00:00Z","latency_ms":{ms},"status":"ok","usage":{{"input_tokens":{tokens},"output_tokens":{tokens}}},"cost_usd":{cost}}}"#
+        )
+    };
+    let mut text = String::new();
+    for i in 0..4 {
+        text.push_str(&line(9, "9999999999999999999", "1e300", "1e300"));
+        text.push('\n');
+        text.push_str(&line(10 + i, "18446744073709551615", "1.5", "1e30"));
+        text.push('\n');
+    }
+    std::fs::write(dir.path().join("huge.jsonl"), &text).unwrap_or_else(|e| panic!("{e}"));
+    for threads in ["1", "2"] {
+        let r = json_stats(
+            dir.path(),
+            &["huge.jsonl", "--by", "hour", "--threads", threads],
+        );
+        assert_eq!(r["records"], 8);
+        assert_eq!(r["bad_lines"], 0);
+        assert_eq!(r["tokens"]["input_total"], u64::MAX);
+        assert_eq!(r["tokens"]["output_total"], u64::MAX);
+        assert_eq!(r["latency_ms"]["max"], 1e300);
+        assert_eq!(r["latency_ms"]["p50"], 1.5);
+        assert!(f(&r["latency_ms"]["mean"]).is_finite());
+        assert!(f(&r["cost"]["total_usd"]).is_finite());
+        assert_eq!(r["by_time"]["buckets"][0]["tokens"], u64::MAX);
+        let output = cli()
+            .current_dir(dir.path())
+            .args(["stats", "huge.jsonl", "--by", "hour", "--threads", threads])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
+    }
+}
+
+#[test]
+fn latencies_are_read_exactly_on_the_fast_path_and_through_serde() {
+    // 0.055182999999999996 is misread by serde_json without its
+    // `float_roundtrip` feature; the escaped key sends the second line
+    // through serde, the first takes the fast path.
+    let dir = tempdir();
+    let fast =
+        r#"{"started_at":"2026-11-27T09:26:47Z","latency_ms":0.055182999999999996,"status":"ok"}"#;
+    let serde = r#"{"started_at":"2026-11-27T09:26:47Z","latency_ms":0.055182999999999996,"st\u0061tus":"ok"}"#;
+    std::fs::write(dir.path().join("fast.jsonl"), format!("{fast}\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("serde.jsonl"), format!("{serde}\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The printed text is compared, not parsed again by the test.
+    let p50 = |file: &str| {
+        let output = cli()
+            .current_dir(dir.path())
+            .args(["stats", file, "--json"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
+        let text = stdout(&output);
+        let latency = &text[text.find("\"latency_ms\"").unwrap_or(0)..];
+        latency
+            .lines()
+            .find(|l| l.trim_start().starts_with("\"p50\""))
+            .map(|l| l.trim().to_owned())
+            .unwrap_or_else(|| panic!("no p50 in {text}"))
+    };
+    assert_eq!(p50("fast.jsonl"), "\"p50\": 0.055182999999999996,");
+    assert_eq!(p50("serde.jsonl"), "\"p50\": 0.055182999999999996,");
+}
+
+#[test]
+fn threads_are_at_most_64() {
+    let help = cli()
+        .args(["stats", "--help"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(stdout(&help).contains("at most 64"), "{}", stdout(&help));
+    // A million workers would be a million threads and buffers.
+    let dir = tempdir();
+    write_log(&dir.path().join("calls.jsonl"), &ten_calls());
+    let r = json_stats(dir.path(), &["calls.jsonl", "--threads", "1000000"]);
+    assert_eq!(r["records"], 10);
+}
