@@ -278,24 +278,12 @@ fn a_call_on_another_thread_keeps_its_parent() {
     assert_eq!(hex(&step.span.span_id), span_id);
 }
 
-/// The `data:` payloads of a recorded SSE stream, `[DONE]` left out.
-fn sse_events(name: &str) -> Vec<Value> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/raw_sse")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap();
-    text.lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .map(str::trim)
-        .filter(|d| *d != "[DONE]")
-        .map(|d| serde_json::from_str(d).unwrap())
-        .collect()
-}
-
 #[llm_traced(provider = "openai", model = "gpt-4o", stream)]
 fn stream_reply() -> impl futures::Stream<Item = Value> {
     remember_ids();
-    futures::stream::iter(sse_events("openai_chat_stream_include_usage_text.sse"))
+    futures::stream::iter(common::sse_events(
+        "openai_chat_stream_include_usage_text.sse",
+    ))
 }
 
 #[test]

@@ -6,23 +6,10 @@ mod common;
 use std::pin::Pin;
 use std::time::Duration;
 
-use common::{everything_on, one_record};
+use common::{everything_on, one_record, sse_events};
 use futures::{Stream, StreamExt};
 use llm_traced::{llm_traced, Status};
 use serde_json::Value;
-
-/// The `data:` payloads of a raw SSE file, `[DONE]` left out.
-fn sse_events(name: &str) -> Vec<Value> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/raw_sse")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap();
-    text.lines()
-        .filter_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:")))
-        .filter(|d| d.trim() != "[DONE]")
-        .map(|d| serde_json::from_str(d).unwrap())
-        .collect()
-}
 
 #[llm_traced(name = "replay", provider = "openai", model = "gpt-4o")]
 fn replay(fixture: &str) -> impl Stream<Item = Value> {

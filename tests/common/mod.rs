@@ -103,6 +103,21 @@ pub fn fixture(name: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// The `data:` payloads of a recorded SSE stream in `shared/fixtures/raw_sse`,
+/// `[DONE]` left out.
+pub fn sse_events(name: &str) -> Vec<serde_json::Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/raw_sse")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(str::trim)
+        .filter(|d| *d != "[DONE]")
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect()
+}
+
 /// Runs test `name` of this test binary in a child process with `env` set,
 /// and `LLM_TRACED_CHILD=1` so that the test knows it is the child. Returns
 /// the child's output. Lets a test read what the process prints on stderr and

@@ -46,12 +46,21 @@ pub(crate) fn parent(
     ))
 }
 
-/// The current OpenTelemetry span, when it is in trace `trace_id`.
-pub(crate) fn active_in(trace_id: TraceId) -> Option<SpanId> {
+/// The current OpenTelemetry span's trace and span ids, if there is one.
+pub(crate) fn active() -> Option<(TraceId, SpanId)> {
     let current = opentelemetry::Context::current();
     let active = current.span().span_context().clone();
-    (active.is_valid() && active.trace_id().to_bytes() == trace_id.0)
-        .then(|| SpanId(active.span_id().to_bytes()))
+    active.is_valid().then(|| {
+        (
+            TraceId(active.trace_id().to_bytes()),
+            SpanId(active.span_id().to_bytes()),
+        )
+    })
+}
+
+/// The current OpenTelemetry span, when it is in trace `trace_id`.
+pub(crate) fn active_in(trace_id: TraceId) -> Option<SpanId> {
+    active().and_then(|(t, s)| (t == trace_id).then_some(s))
 }
 
 /// Makes a remote parent OpenTelemetry's current context, unless a span of

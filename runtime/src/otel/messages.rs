@@ -138,7 +138,7 @@ fn input_message(m: &Value) -> Value {
         return message("tool", parts);
     }
     if let Some(content) = map.get("content") {
-        parts.extend(content_parts(content));
+        parts.extend(text_parts(content));
     }
     if let Some(Value::Array(gemini)) = map.get("parts") {
         parts.extend(gemini.iter().flat_map(gemini_part));
@@ -180,15 +180,6 @@ fn tool_response(source: &Value, id_key: &str) -> Value {
         source.get("content").cloned().unwrap_or(Value::Null),
     );
     Value::Object(part)
-}
-
-/// A message's `content`: text, or a list of typed blocks.
-fn content_parts(content: &Value) -> Vec<Value> {
-    match content {
-        Value::Null => Vec::new(),
-        Value::Array(blocks) => blocks.iter().map(block_part).collect(),
-        other => text_parts(other),
-    }
 }
 
 /// One block of OpenAI or Anthropic content.
@@ -246,6 +237,8 @@ fn gemini_part(part: &Value) -> Option<Value> {
     Some(part.clone())
 }
 
+/// Content as parts: text, a list of typed blocks, or other JSON kept as
+/// text.
 fn text_parts(v: &Value) -> Vec<Value> {
     match v {
         Value::String(text) => vec![text_part(text)],

@@ -38,18 +38,18 @@ pub fn install<P: MeterProvider + ?Sized>(provider: &P) {
             (0..14).map(|i| 0.01 * 2f64.powi(i)).collect(), // 0.01, 0.02, 0.04, … 81.92
         )
         .build();
-    let instruments = Instruments { tokens, duration };
-    match INSTRUMENTS.write() {
-        Ok(mut slot) => *slot = Some(instruments),
-        Err(poisoned) => *poisoned.into_inner() = Some(instruments),
-    }
+    set(Some(Instruments { tokens, duration }));
 }
 
 /// Stops recording (the pipeline that owned the instruments is gone).
 pub(crate) fn uninstall() {
+    set(None);
+}
+
+fn set(instruments: Option<Instruments>) {
     match INSTRUMENTS.write() {
-        Ok(mut slot) => *slot = None,
-        Err(poisoned) => *poisoned.into_inner() = None,
+        Ok(mut slot) => *slot = instruments,
+        Err(poisoned) => *poisoned.into_inner() = instruments,
     }
 }
 

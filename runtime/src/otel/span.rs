@@ -37,13 +37,7 @@ pub(crate) fn start(span: &Span, parent: Option<(TraceId, SpanId, Option<u8>)>) 
                 Some(span_id)
             }
         },
-        None => {
-            let current = opentelemetry::Context::current();
-            let active = current.span().span_context().clone();
-            active
-                .is_valid()
-                .then(|| SpanId(active.span_id().to_bytes()))
-        }
+        None => bridge::active().map(|(_, span_id)| span_id),
     };
     let cx = span.context();
     let ids = cx.span().span_context().clone();
