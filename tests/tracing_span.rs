@@ -70,7 +70,7 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Collect {
 #[llm_traced(provider = "openai", model = "gpt-4o")]
 async fn traced_ok() -> Value {
     serde_json::from_str(include_str!(
-        "../../shared/fixtures/openai_chat_completion_parallel_tool_calls.json"
+        "fixtures/openai_chat_completion_parallel_tool_calls.json"
     ))
     .unwrap()
 }

@@ -31,7 +31,7 @@ use crate::context::{Context, SpanId, TraceId, TraceParent, WithContext};
 
 /// The W3C `traceparent` header.
 pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-/// The trace id header the seed's middleware reads and writes.
+/// The plain trace id header (`X-Trace-ID`) many services read and write beside `traceparent`.
 pub const X_TRACE_ID: HeaderName = HeaderName::from_static("x-trace-id");
 /// The id of one HTTP request, set on the response.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

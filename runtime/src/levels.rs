@@ -1,4 +1,4 @@
-//! Levels, as in the seed's table: INFO for every call; WARN for slow calls,
+//! Levels: INFO for every call; WARN for slow calls,
 //! cut or filtered output, prompts near the context window, and retries;
 //! ERROR for failures. A process-wide cost budget emits one ERROR event
 //! `llm_budget_exceeded` when crossed (`tracing` has no CRITICAL level).

@@ -210,7 +210,7 @@ pub struct CallRecord {
     /// Streams: how many chunks passed and whether the stream ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamRecord>,
-    /// `info`, `warn` or `error`, as in the seed's table of levels.
+    /// `info`, `warn` or `error` (see `levels` for what sets each).
     #[serde(default = "default_level")]
     pub level: Text,
     /// Why the level is `warn`: `slow`, `truncated`, `content_filtered`,

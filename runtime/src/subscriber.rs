@@ -1,5 +1,5 @@
 //! A JSON `tracing` subscriber for applications that have none yet (cargo
-//! feature `subscriber`): the seed's structlog setup, in Rust.
+//! feature `subscriber`): structlog's JSON setup, in Rust.
 //!
 //! Every line is one JSON object with an ISO 8601 timestamp, the level, the
 //! target, the event's fields (its message as `event`, as structlog names it),

@@ -94,20 +94,20 @@ pub fn debug_block(buf: &SharedBuf, needle: &str) -> String {
         .to_owned()
 }
 
-/// A recorded payload from the shared fixtures.
+/// A recorded payload from `tests/fixtures`.
 pub fn fixture(name: &str) -> serde_json::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures")
+        .join("tests/fixtures")
         .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 
-/// The `data:` payloads of a recorded SSE stream in `shared/fixtures/raw_sse`,
+/// The `data:` payloads of a recorded SSE stream in `tests/fixtures/raw_sse`,
 /// `[DONE]` left out.
 pub fn sse_events(name: &str) -> Vec<serde_json::Value> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/raw_sse")
+        .join("tests/fixtures/raw_sse")
         .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.lines()
