@@ -39,6 +39,7 @@ fn accepted_spellings_switch_outputs_on() {
     );
     // LLM_LOG_RESPONSES is off: the answer is not in the block.
     assert!(!stderr.contains("response  1 messages"), "{stderr}");
+    assert!(llm_traced::flush());
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
 }
 

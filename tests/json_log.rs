@@ -331,6 +331,7 @@ fn content_run(extra: &[(&str, &str)]) -> (Vec<Value>, String, String) {
     ];
     env.extend_from_slice(extra);
     let out = run_child("child_content", &env);
+    assert!(llm_traced::flush());
     let saved = std::fs::read_dir(&convs)
         .map(|d| {
             d.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
@@ -660,4 +661,49 @@ fn the_json_subscriber_puts_the_bound_context_on_every_line() {
         .expect("the call's event");
     assert_eq!(ours["gen_ai.request.model"], "gpt-4o");
     assert_eq!(ours["target"], "llm_traced");
+}
+
+// ---------------------------------------------------------------------------
+// Conversation files, written in the background, and the exit
+
+#[test]
+fn child_burst_then_exit() {
+    if !is_child() {
+        return;
+    }
+    let messages = user("What is the capital of France? Answer in one word.");
+    for i in 0..20_000 {
+        futures::executor::block_on(chat(messages.clone(), i));
+    }
+    // No flush: returning from the test exits the process, and the exit
+    // handler drains the writer.
+}
+
+#[test]
+fn no_conversation_is_lost_when_the_process_exits_right_after_a_burst() {
+    let temp = tempfile::tempdir().unwrap();
+    let convs = temp.path().join("convs");
+    let log = temp.path().join("calls.jsonl");
+    run_child(
+        "child_burst_then_exit",
+        &[
+            ("LLM_SAVE_CONVERSATIONS", "1"),
+            ("LLM_CONVERSATIONS_DIR", convs.to_str().unwrap()),
+            ("LLM_LOG_FILE", log.to_str().unwrap()),
+        ],
+    );
+    let mut tokens = HashSet::new();
+    let mut files = 0;
+    for entry in std::fs::read_dir(&convs).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(!name.starts_with('.'), "a temporary file was left: {name}");
+        let record = llm_traced::read_conversation(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        tokens.insert(record.usage.unwrap().input_tokens.unwrap());
+        files += 1;
+    }
+    assert_eq!(files, 20_000);
+    assert_eq!(tokens.len(), 20_000, "one file per call");
+    assert_eq!(json_lines(&log).len(), 20_000);
 }

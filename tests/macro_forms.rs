@@ -96,6 +96,7 @@ async fn expressions_over_arguments_and_secrets_never_recorded() {
     let r = one_record(&h.dir, "expressions");
     assert_eq!(r.request_model.as_deref(), Some("claude-sonnet-4-5"));
     assert_eq!(r.messages.as_ref().unwrap().as_array().unwrap().len(), 2);
+    assert!(llm_traced::flush());
     let saved = std::fs::read_dir(&h.dir)
         .unwrap()
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())

@@ -161,6 +161,7 @@ async fn non_streaming_responses_and_errors() {
             "{model}: the status from async-openai's error"
         );
     }
+    assert!(llm_traced::flush());
     let saved = std::fs::read_dir(&h.dir)
         .unwrap()
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())

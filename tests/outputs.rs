@@ -52,6 +52,7 @@ async fn two_hundred_concurrent_calls_give_two_hundred_valid_distinct_files() {
         );
     }
     // Names sort by time: the file order is the start order.
+    assert!(llm_traced::flush());
     let mut names: Vec<String> = std::fs::read_dir(&h.dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -37,6 +37,7 @@ fn unwritable_conversations_dir_never_fails_the_call() {
         "{stderr}"
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("answer 2"));
+    assert!(llm_traced::flush());
     let written = std::fs::read_dir(&dir).unwrap().filter(|e| {
         e.as_ref()
             .unwrap()

@@ -78,3 +78,46 @@ fn audited_calls_write_a_verifiable_chain_without_content() {
     assert!(report.is_ok(), "{report:?}");
     assert_eq!(report.entries, 4);
 }
+
+#[test]
+fn child_unscoped_audited_call() {
+    if !is_child() {
+        return;
+    }
+    let messages = vec![json!({"role": "user", "content": PROMPT})];
+    futures::executor::block_on(audited(messages, false)).unwrap();
+}
+
+#[test]
+fn audit_entries_carry_the_call_ids_outside_any_scope() {
+    let temp = tempfile::tempdir().unwrap();
+    let path = temp.path().join("audit.jsonl");
+    let convs = temp.path().join("convs");
+    run_child(
+        "child_unscoped_audited_call",
+        &[
+            ("LLM_AUDIT_FILE", path.to_str().unwrap()),
+            ("LLM_SAVE_CONVERSATIONS", "1"),
+            ("LLM_CONVERSATIONS_DIR", convs.to_str().unwrap()),
+        ],
+    );
+    let record = common::one_record(&convs, "audited");
+    let entries = json_lines(&path);
+    assert_eq!(entries.len(), 2, "{entries:#?}");
+    for entry in &entries {
+        let details = &entry["details"];
+        assert_eq!(details["request_id"], record.request_id.as_str(), "{entry}");
+        assert_eq!(
+            details["trace_id"].as_str(),
+            record.trace_id.as_deref(),
+            "{entry}"
+        );
+        assert_eq!(
+            details["span_id"].as_str(),
+            record.span_id.as_deref(),
+            "{entry}"
+        );
+    }
+    let report = llm_traced::audit::verify_file(&path, None, None).unwrap();
+    assert!(report.is_ok(), "{report:?}");
+}

@@ -23,8 +23,8 @@ use tracing::Span;
 use crate::capture::{Enricher, LlmResponse, ResponseInfo};
 use crate::config::{self, Config};
 use crate::context::{Context, SpanId, TraceId};
+use crate::outputs;
 use crate::record::{CallRecord, ErrorRecord, ResponseContent, Status, Text, SCHEMA_VERSION};
-use crate::sinks;
 
 /// What the macro knows about an instrumented function at compile time.
 #[derive(Debug)]
@@ -102,8 +102,7 @@ pub struct CallState {
     context: Context,
     parent_span_id: Option<SpanId>,
     /// The trace flags of the parent when it is remote (a `traceparent`).
-    #[cfg(feature = "otel")]
-    outer_remote: Option<u8>,
+    remote_flags: Option<u8>,
     started: Instant,
     started_at: DateTime<Utc>,
     request_id: String,
@@ -160,13 +159,6 @@ where
         capture(&mut Capture { state: &mut state })
     }));
     state.announce();
-    if site.audit {
-        crate::audit::on_call_start(
-            site.function(),
-            state.model.as_deref(),
-            state.messages.as_ref(),
-        );
-    }
     state
 }
 
@@ -191,8 +183,7 @@ impl CallState {
             config,
             context: outer.child(trace_id, SpanId::random()),
             parent_span_id,
-            #[cfg(feature = "otel")]
-            outer_remote: outer.remote_flags(),
+            remote_flags: outer.remote_flags(),
             started: Instant::now(),
             started_at,
             request_id: crate::context::request_id(started_at),
@@ -206,68 +197,27 @@ impl CallState {
         })
     }
 
-    /// Puts what is known at the start on the span.
+    /// Tells every output that the call starts.
     fn announce(&mut self) {
-        if self.span.is_disabled() {
-            return;
-        }
-        let span = &self.span;
-        span.record("gen_ai.operation.name", self.site.operation);
-        let named = match self.site.kind {
-            "tool" => Some("gen_ai.tool.name"),
-            "agent" => Some("gen_ai.agent.name"),
-            _ => None,
-        };
-        if let Some(field) = named {
-            span.record(field, self.site.name);
-        }
-        if let Some(provider) = self.site.provider {
-            span.record("gen_ai.provider.name", provider);
-        }
-        if let Some(model) = &self.model {
-            span.record("gen_ai.request.model", model.as_str());
-        }
-        // The span's static name is "{operation} {model}" for a literal
-        // model and "{operation} {name}" for a step; a model known only at
-        // run time completes it here.
-        if let (None, Some(model), "llm") = (self.site.model, &self.model, self.site.kind) {
-            span.record(
-                "otel.name",
-                format!("{} {}", self.site.operation, model).as_str(),
-            );
-        }
-        span.record("request_id", self.request_id.as_str());
-        if let Some(user) = self.context.user_id() {
-            span.record("user_id", user);
-        }
-        if let Some(session) = self.context.session_id() {
-            span.record("gen_ai.conversation.id", session);
-        }
-        if let Some(tenant) = self.context.tenant_id() {
-            span.record("tenant_id", tenant);
-        }
-        span.record("code.function", self.site.function());
-        // The name is final: the OpenTelemetry span may start, and its ids
-        // become ours, so that our records and the exported spans join.
-        #[cfg(feature = "otel")]
-        {
-            let parent = self.context.trace_id().zip(self.parent_span_id);
-            let parent = parent.map(|(t, s)| (t, s, self.outer_remote));
-            if let Some(ids) = crate::otel::span::start(&self.span, parent) {
-                self.context = self.context.child(ids.trace_id, ids.span_id);
-                self.parent_span_id = ids.parent_span_id;
-            }
-        }
-        let span = &self.span;
-        if let Some(trace_id) = self.context.trace_id() {
-            span.record("trace_id", trace_id.to_string().as_str());
-        }
-        if let Some(span_id) = self.context.span_id() {
-            span.record("span_id", span_id.to_string().as_str());
-        }
-        if let Some(parent) = self.parent_span_id {
-            span.record("parent_span_id", parent.to_string().as_str());
-        }
+        let state = &mut *self;
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            outputs::start(&mut outputs::Started {
+                span: &state.span,
+                audit: state.site.audit,
+                name: state.site.name,
+                function: state.site.function(),
+                kind: state.site.kind,
+                operation: state.site.operation,
+                provider: state.site.provider,
+                literal_model: state.site.model.is_some(),
+                model: state.model.as_deref(),
+                messages: state.messages.as_ref(),
+                request_id: &state.request_id,
+                context: &mut state.context,
+                parent_span_id: &mut state.parent_span_id,
+                remote_flags: state.remote_flags,
+            })
+        }));
     }
 
     /// Ends the call with its output.
@@ -369,7 +319,6 @@ impl CallState {
         let ended_at = self.started_at
             + chrono::Duration::from_std(latency).unwrap_or_else(|_| chrono::Duration::zero());
         let config = self.config;
-        let wants_response = self.keeps_response;
         let (status, info, error) = match outcome {
             Outcome::Returned(info) => {
                 let mut info = *info;
@@ -418,29 +367,12 @@ impl CallState {
                 }),
             ),
         };
-        if self.site.audit {
-            crate::audit::on_call_end(
-                self.site.function(),
-                self.model.as_deref(),
-                status == Status::Ok,
-                error.as_ref().map(|e| e.error_type.as_str()),
-                info.text.as_deref(),
-            );
-        }
         let refused = info.refusal.is_some();
-        let response = (wants_response && (info.text.is_some() || info.refusal.is_some()))
-            .then_some(ResponseContent {
-                text: info.text,
-                refusal: info.refusal,
-                choices: info.choices,
-            });
-        let mut tool_calls = info.tool_calls;
-        if !wants_response {
-            // Tool names are metadata; their arguments are content.
-            for call in &mut tool_calls {
-                call.arguments.clear();
-            }
-        }
+        let response = (info.text.is_some() || info.refusal.is_some()).then_some(ResponseContent {
+            text: info.text,
+            refusal: info.refusal,
+            choices: info.choices,
+        });
         let bound = self.context.bound().cloned().unwrap_or_default();
         let record = CallRecord {
             schema: SCHEMA_VERSION,
@@ -468,7 +400,7 @@ impl CallState {
             status,
             messages: self.messages.take(),
             response,
-            tool_calls,
+            tool_calls: info.tool_calls,
             usage: info.usage,
             finish_reasons: info.finish_reasons,
             error,
@@ -485,52 +417,21 @@ impl CallState {
             warnings: Vec::new(),
         };
         let mut record = record;
-        crate::redaction_pass::apply(&mut record, config);
-        let price = match (&record.response_model, &record.request_model) {
-            (Some(m), _) | (None, Some(m)) => crate::pricing::lookup(m),
-            _ => None,
-        }
-        .or_else(|| {
-            record
-                .request_model
-                .as_deref()
-                .and_then(crate::pricing::lookup)
-        });
-        if record.kind == "llm" {
-            record.cost_usd = price
-                .zip(record.usage.as_ref())
-                .and_then(|(p, u)| p.cost(u));
-        }
-        crate::levels::assess(
+        crate::pipeline::post_process(
             &mut record,
             config,
-            price,
             self.site as *const Site as usize,
             refused,
         );
-        sinks::tracing_event::emit(&self.span, &record);
-        #[cfg(feature = "otel")]
-        {
-            let switches = config::current();
-            crate::otel::span::finish(
-                &self.span,
-                &record,
-                switches.log_prompts,
-                switches.log_responses,
-            );
-            crate::otel::metrics::record(&record);
-        }
-        if let Some(config) = config {
-            if config.debug {
-                sinks::debug::emit(config, &record);
-            }
-            if config.save_conversations {
-                sinks::conversation::save(config, &record);
-            }
-            if config.log_file.is_some() {
-                sinks::log::submit(config, record);
-            }
-        }
+        outputs::finish(
+            &outputs::Ended {
+                span: &self.span,
+                config,
+                audit: self.site.audit,
+            },
+            record,
+            self.keeps_response,
+        );
     }
 }
 

@@ -10,7 +10,8 @@
 //! - [`record`]: [`CallRecord`], the versioned schema of saved conversations.
 //! - [`diagnostics`]: what kind of failure an error is, and what to do about it.
 //! - `otel` (cargo feature `otel`): OpenTelemetry export with the GenAI conventions.
-//! - `call` and `sinks` (private): the per-call state and where records go.
+//! - `call`, `pipeline`, `outputs` and `worker` (private): the per-call state,
+//!   the record's post-processing, where records go, the background writers.
 
 #![warn(missing_docs, unreachable_pub)]
 #![deny(unsafe_code)]
@@ -20,10 +21,8 @@ pub mod capture;
 pub mod config;
 pub mod context;
 pub mod diagnostics;
-mod exit;
 #[cfg(feature = "http")]
 pub mod http;
-pub mod levels;
 #[cfg(feature = "otel")]
 pub mod otel;
 pub mod pricing;
@@ -36,7 +35,11 @@ pub mod subscriber;
 pub mod text;
 
 mod call;
-mod sinks;
+mod outputs;
+mod pipeline;
+mod worker;
+
+pub use pipeline::levels;
 
 pub use capture::{LlmResponse, ResponseInfo, ToolCall, Usage};
 pub use config::Config;
@@ -47,7 +50,7 @@ pub use record::{read_conversation, CallRecord, Status};
 
 /// The structured log (`LLM_LOG_FILE`): flushing and counters.
 pub mod log {
-    pub use crate::sinks::log::{
+    pub use crate::outputs::log::{
         dropped, flush_timeout, rotated_files, sanitize_tenant, tenant_path, written,
     };
 
@@ -77,15 +80,59 @@ pub mod log {
     }
 }
 
+/// Waits until everything handed to the background writers so far is
+/// written: conversation files, the JSON log and the audit log (at most
+/// `timeout` for each). True when it was. A test that reads a saved
+/// conversation right after a call flushes first.
+pub fn flush_timeout(timeout: std::time::Duration) -> bool {
+    let files = outputs::files::flush_timeout(timeout);
+    let audit = audit::flush_timeout(timeout);
+    files && audit
+}
+
+/// [`flush_timeout`] with 30 seconds.
+pub fn flush() -> bool {
+    flush_timeout(std::time::Duration::from_secs(30))
+}
+
+/// Flushes every background writer when dropped: keep it alive in `main`.
+/// (They are also drained when the process exits normally.)
+#[must_use = "the writers are flushed when the guard is dropped"]
+#[derive(Debug, Default)]
+pub struct FlushGuard {
+    _private: (),
+}
+
+/// A guard that flushes every background writer when dropped.
+pub fn guard() -> FlushGuard {
+    FlushGuard { _private: () }
+}
+
+impl Drop for FlushGuard {
+    fn drop(&mut self) {
+        flush();
+    }
+}
+
+/// Prints `message` on stderr the first time `flag` is seen unset.
+pub(crate) fn warn_once(flag: &std::sync::atomic::AtomicBool, message: impl FnOnce() -> String) {
+    if !flag.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        eprintln!(
+            "{} (further errors of this kind are not reported)",
+            message()
+        );
+    }
+}
+
 /// Renders the debug block `LLM_DEBUG` prints for a record.
 pub fn render_debug_block(config: &Config, record: &CallRecord) -> String {
-    sinks::debug::render(config, record)
+    outputs::debug::render(config, record)
 }
 
 /// The file name a saved conversation gets: it sorts by start time and is
 /// unique per call.
 pub fn conversation_file_name(record: &CallRecord) -> String {
-    sinks::conversation::file_name(record)
+    outputs::conversation::file_name(record)
 }
 
 /// The door between generated code and the runtime. Not a public API: it may

@@ -203,7 +203,7 @@ pub fn table() -> &'static PriceTable {
         let mut table = PriceTable::built_in();
         if let Some(path) = &crate::config::current().pricing_file {
             if let Err(e) = table.extend_from_file(path) {
-                crate::sinks::warn_once(&FILE_FAILED, || {
+                crate::warn_once(&FILE_FAILED, || {
                     format!("llm-traced: LLM_PRICING_FILE: {e}; using the built-in prices")
                 });
             }

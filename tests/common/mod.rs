@@ -63,6 +63,7 @@ pub fn everything_on() -> &'static Harness {
 
 /// Every saved record in `dir` whose `name` is `name`, oldest first.
 pub fn records_named(dir: &Path, name: &str) -> Vec<CallRecord> {
+    assert!(llm_traced::flush(), "the background writers did not flush");
     let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
         Err(_) => return Vec::new(),

@@ -126,7 +126,7 @@
 //! or [`record`]).
 
 mod backend;
-mod chain;
+pub(crate) mod chain;
 mod entry;
 mod error;
 mod file;
@@ -155,7 +155,7 @@ pub use error::AuditError;
 pub use file::{FileOptions, Fsync};
 pub use global::{flush, flush_timeout, from_env, global, install, record};
 
-pub(crate) use global::{on_call_end, on_call_start};
+pub(crate) use global::{enabled, submit};
 pub use head::Head;
 pub use verify::{Damage, VerifyReport};
 

@@ -3,11 +3,78 @@
 
 use tracing::Span;
 
+use super::{Ended, Output, Started};
 use crate::record::{CallRecord, Status};
+
+/// The call's `tracing` span and its end-of-call event.
+pub(crate) struct Event;
+
+impl Output for Event {
+    /// Puts what is known at the start on the span.
+    fn on_start(&self, call: &mut Started<'_>) {
+        if call.span.is_disabled() {
+            return;
+        }
+        let span = call.span;
+        span.record("gen_ai.operation.name", call.operation);
+        let named = match call.kind {
+            "tool" => Some("gen_ai.tool.name"),
+            "agent" => Some("gen_ai.agent.name"),
+            _ => None,
+        };
+        if let Some(field) = named {
+            span.record(field, call.name);
+        }
+        if let Some(provider) = call.provider {
+            span.record("gen_ai.provider.name", provider);
+        }
+        if let Some(model) = call.model {
+            span.record("gen_ai.request.model", model);
+        }
+        // The span's static name is "{operation} {model}" for a literal
+        // model and "{operation} {name}" for a step; a model known only at
+        // run time completes it here.
+        if let (false, Some(model), "llm") = (call.literal_model, call.model, call.kind) {
+            span.record(
+                "otel.name",
+                format!("{} {}", call.operation, model).as_str(),
+            );
+        }
+        span.record("request_id", call.request_id);
+        let secret_free = |s: &str| crate::pipeline::scrub_secrets(s).into_owned();
+        if let Some(user) = call.context.user_id() {
+            span.record("user_id", secret_free(user).as_str());
+        }
+        if let Some(session) = call.context.session_id() {
+            span.record("gen_ai.conversation.id", secret_free(session).as_str());
+        }
+        if let Some(tenant) = call.context.tenant_id() {
+            span.record("tenant_id", secret_free(tenant).as_str());
+        }
+        span.record("code.function", call.function);
+        // The name is final: the OpenTelemetry span may start, and its ids
+        // become the call's.
+        super::otel::adopt_ids(call);
+        let span = call.span;
+        if let Some(trace_id) = call.context.trace_id() {
+            span.record("trace_id", trace_id.to_string().as_str());
+        }
+        if let Some(span_id) = call.context.span_id() {
+            span.record("span_id", span_id.to_string().as_str());
+        }
+        if let Some(parent) = *call.parent_span_id {
+            span.record("parent_span_id", parent.to_string().as_str());
+        }
+    }
+
+    fn on_end(&self, call: &Ended<'_>, record: &CallRecord) {
+        emit(call.span, record);
+    }
+}
 
 /// Records the outcome on the span and emits one event inside it: INFO on
 /// success, ERROR on failure or panic, WARN when the call was cancelled.
-pub(crate) fn emit(span: &Span, record: &CallRecord) {
+fn emit(span: &Span, record: &CallRecord) {
     if span.is_disabled() && !tracing::enabled!(target: "llm_traced", tracing::Level::ERROR) {
         return;
     }

@@ -6,15 +6,28 @@ use std::sync::atomic::AtomicBool;
 
 use serde_json::Value;
 
+use super::{Ended, Output};
 use crate::config::{Config, DebugOutput};
 use crate::record::{CallRecord, Status};
 use crate::text::shorten;
 
 static WRITE_FAILED: AtomicBool = AtomicBool::new(false);
 
+/// The debug block (`LLM_DEBUG`), written on the caller's thread so that it
+/// keeps its place among the program's own stderr lines.
+pub(crate) struct Debug;
+
+impl Output for Debug {
+    fn on_end(&self, call: &Ended<'_>, record: &CallRecord) {
+        if let Some(config) = call.config.filter(|c| c.debug) {
+            emit(config, record);
+        }
+    }
+}
+
 /// Writes the block in one `write_all`, so that concurrent calls never
 /// interleave their lines.
-pub(crate) fn emit(config: &Config, record: &CallRecord) {
+fn emit(config: &Config, record: &CallRecord) {
     let block = render(config, record);
     let result = match &config.debug_output {
         DebugOutput::Stderr => std::io::stderr().lock().write_all(block.as_bytes()),

@@ -1,4 +1,5 @@
-//! One JSON file per call (`LLM_SAVE_CONVERSATIONS`).
+//! One JSON file per call (`LLM_SAVE_CONVERSATIONS`), written on the
+//! background record writer.
 //!
 //! Names sort by time and never collide: `20261127T083516.123Z_ask_<uuid-v7>.json`.
 //! Each file is written to a hidden temporary name in the same directory, then
@@ -8,19 +9,27 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use crate::config::Config;
+use super::{Ended, Output};
 use crate::record::CallRecord;
 
 static SAVE_FAILED: AtomicBool = AtomicBool::new(false);
 
-pub(crate) fn save(config: &Config, record: &CallRecord) {
-    if let Err(e) = write(&config.conversations_dir, record) {
-        super::warn_once(&SAVE_FAILED, || {
-            format!(
-                "llm-traced: cannot save the conversation in {}: {e}",
-                config.conversations_dir.display()
-            )
-        });
+/// The conversation files.
+pub(crate) struct Conversation;
+
+impl Output for Conversation {
+    fn on_end(&self, call: &Ended<'_>, record: &CallRecord) {
+        let Some(config) = call.config.filter(|c| c.save_conversations) else {
+            return;
+        };
+        if let Err(e) = write(&config.conversations_dir, record) {
+            super::warn_once(&SAVE_FAILED, || {
+                format!(
+                    "llm-traced: cannot save the conversation in {}: {e}",
+                    config.conversations_dir.display()
+                )
+            });
+        }
     }
 }
 

@@ -14,119 +14,57 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
-use once_cell::sync::OnceCell;
 
+use super::{Ended, Output};
 use crate::config::Config;
 use crate::record::CallRecord;
 
-enum Message {
-    Record(Box<CallRecord>),
-    Flush(mpsc::Sender<()>),
-}
-
-struct Sink {
-    sender: SyncSender<Message>,
-    lossy: bool,
-    /// The writer thread, unparked when someone waits on it (a flush, a full
-    /// queue); records alone never wake it, so a call pays no system call.
-    writer: std::thread::Thread,
-}
-
-static SINK: OnceCell<Option<Sink>> = OnceCell::new();
-static DROPPED: AtomicU64 = AtomicU64::new(0);
 static WRITTEN: AtomicU64 = AtomicU64::new(0);
-static START_FAILED: AtomicBool = AtomicBool::new(false);
 
-fn sink(config: &'static Config) -> Option<&'static Sink> {
-    SINK.get_or_init(|| start(config)).as_ref()
-}
+/// The JSON log, written on the background record writer.
+pub(crate) struct Log;
 
-fn start(config: &'static Config) -> Option<Sink> {
-    let template = config.log_file.clone()?;
-    let (sender, receiver) = mpsc::sync_channel(config.log_queue.max(1));
-    let writer = Writer::new(config, template);
-    let spawned = std::thread::Builder::new()
-        .name("llm-traced-log".to_owned())
-        .spawn(move || writer.run(receiver));
-    match spawned {
-        Ok(handle) => {
-            crate::exit::flush_at_exit();
-            Some(Sink {
-                sender,
-                lossy: config.log_lossy,
-                writer: handle.thread().clone(),
-            })
-        }
-        Err(e) => {
-            super::warn_once(&START_FAILED, || {
-                format!("llm-traced: cannot start the log writer: {e}")
+impl Output for Log {
+    fn on_end(&self, call: &Ended<'_>, record: &CallRecord) {
+        let Some(config) = call.config.filter(|c| c.log_file.is_some()) else {
+            return;
+        };
+        let mut files = FILES.lock().unwrap_or_else(|p| p.into_inner());
+        let files = files.get_or_insert_with(|| Writer::new(config));
+        if let Err(e) = files.write(record) {
+            super::warn_once(&WRITE_FAILED, || {
+                format!(
+                    "llm-traced: cannot write the log {}: {e}",
+                    files.template.display()
+                )
             });
-            None
         }
     }
 }
 
-/// Hands a record to the writer. Waits when the queue is full, unless lossy.
-pub(crate) fn submit(config: &'static Config, record: CallRecord) {
-    let Some(sink) = sink(config) else { return };
-    let message = Message::Record(Box::new(record));
-    match sink.sender.try_send(message) {
-        Ok(()) => {}
-        Err(TrySendError::Full(message)) => {
-            sink.writer.unpark();
-            if sink.lossy {
-                DROPPED.fetch_add(1, Ordering::Relaxed);
-            } else {
-                // Lossless: wait for room.
-                let _ = sink.sender.send(message);
-            }
-        }
-        Err(TrySendError::Disconnected(_)) => {}
+/// The open log files. Only the record writer's thread takes the lock.
+static FILES: Mutex<Option<Writer>> = Mutex::new(None);
+
+/// Flushes the open log files' buffers.
+pub(crate) fn flush_open_files() {
+    if let Some(files) = FILES.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+        files.flush_all();
     }
 }
 
 /// Waits until every record handed over so far is written and flushed, at
-/// most `timeout`. True when it was; true at once when no log is configured.
+/// most `timeout`. True when it was; true at once when no record was.
 pub fn flush_timeout(timeout: Duration) -> bool {
-    let Some(Some(sink)) = SINK.get() else {
-        return true;
-    };
-    let (ack, done) = mpsc::channel();
-    // The flush message waits behind the records already queued.
-    let sent = if timeout.is_zero() {
-        sink.sender.try_send(Message::Flush(ack)).is_ok()
-    } else {
-        send_within(sink, Message::Flush(ack), timeout)
-    };
-    sink.writer.unpark();
-    sent && done.recv_timeout(timeout).is_ok()
-}
-
-fn send_within(sink: &Sink, mut message: Message, timeout: Duration) -> bool {
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        match sink.sender.try_send(message) {
-            Ok(()) => return true,
-            Err(TrySendError::Disconnected(_)) => return false,
-            Err(TrySendError::Full(m)) => {
-                if std::time::Instant::now() >= deadline {
-                    return false;
-                }
-                message = m;
-                sink.writer.unpark();
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
-    }
+    super::files::flush_timeout(timeout)
 }
 
 /// Records dropped in lossy mode since the process started.
 pub fn dropped() -> u64 {
-    DROPPED.load(Ordering::Relaxed)
+    super::files::dropped()
 }
 
 /// Lines written since the process started.
@@ -149,13 +87,13 @@ struct Writer {
     config: &'static Config,
     files: HashMap<PathBuf, OpenLog>,
     line: Vec<u8>,
-    reported_drops: u64,
 }
 
 static WRITE_FAILED: AtomicBool = AtomicBool::new(false);
 
 impl Writer {
-    fn new(config: &'static Config, template: PathBuf) -> Self {
+    fn new(config: &'static Config) -> Self {
+        let template = config.log_file.clone().unwrap_or_default();
         let per_tenant = template.to_string_lossy().contains("{tenant}");
         Writer {
             template,
@@ -163,60 +101,6 @@ impl Writer {
             config,
             files: HashMap::new(),
             line: Vec::with_capacity(1024),
-            reported_drops: 0,
-        }
-    }
-
-    /// Drains the queue, flushes once per batch, then parks: 1 ms after a
-    /// busy spell, backing off to 100 ms when idle. Flushes and a full queue
-    /// unpark it at once.
-    fn run(mut self, receiver: Receiver<Message>) {
-        const BUSY: Duration = Duration::from_millis(1);
-        const IDLE: Duration = Duration::from_millis(100);
-        let mut pause = BUSY;
-        loop {
-            let mut handled = false;
-            loop {
-                match receiver.try_recv() {
-                    Ok(message) => {
-                        self.handle(message);
-                        handled = true;
-                    }
-                    Err(mpsc::TryRecvError::Empty) => break,
-                    Err(mpsc::TryRecvError::Disconnected) => {
-                        self.flush_all();
-                        return;
-                    }
-                }
-            }
-            if handled {
-                self.flush_all();
-                self.report_drops();
-                pause = BUSY;
-            } else {
-                pause = (pause * 2).min(IDLE);
-            }
-            std::thread::park_timeout(pause);
-        }
-    }
-
-    fn handle(&mut self, message: Message) {
-        match message {
-            Message::Record(record) => {
-                if let Err(e) = self.write(&record) {
-                    super::warn_once(&WRITE_FAILED, || {
-                        format!(
-                            "llm-traced: cannot write the log {}: {e}",
-                            self.template.display()
-                        )
-                    });
-                }
-            }
-            Message::Flush(ack) => {
-                self.flush_all();
-                self.report_drops();
-                let _ = ack.send(());
-            }
         }
     }
 
@@ -267,18 +151,6 @@ impl Writer {
             }
         }
     }
-
-    fn report_drops(&mut self) {
-        let dropped = DROPPED.load(Ordering::Relaxed);
-        if dropped > self.reported_drops {
-            let new = dropped - self.reported_drops;
-            self.reported_drops = dropped;
-            eprintln!(
-                "llm-traced: the log's queue was full: {new} record(s) dropped ({dropped} in all)"
-            );
-            tracing::warn!(target: "llm_traced", dropped = new, dropped_total = dropped, "llm_log_records_dropped");
-        }
-    }
 }
 
 fn open(path: &Path) -> std::io::Result<OpenLog> {
@@ -300,23 +172,33 @@ fn open(path: &Path) -> std::io::Result<OpenLog> {
 }
 
 /// `calls.jsonl` → `calls.20261127T091500123.jsonl` (the rotation time, so
-/// that names sort by age), then prune to `keep` rotated files.
+/// that names sort by age), then prune to `keep` rotated files. A stamp is
+/// never reused: when the newest rotated file already has this millisecond
+/// (two rotations in one millisecond) or a later one (the clock went back),
+/// the new name takes the next free millisecond after it, so that the names'
+/// order stays the files' age order.
 fn rotate(path: &Path, keep: usize) -> std::io::Result<()> {
     let (stem, ext) = split_name(path);
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let stamp = Utc::now().format("%Y%m%dT%H%M%S%3f");
-    let mut target = dir.join(format!("{stem}.{stamp}{ext}"));
-    let mut n = 1;
-    while target.exists() {
-        target = dir.join(format!("{stem}.{stamp}-{n}{ext}"));
-        n += 1;
+    let rotated = rotated_files(path)?;
+    let mut when = Utc::now().naive_utc();
+    if let Some(newest) = rotated.last().and_then(|p| stamp_of(p, &stem, &ext)) {
+        if newest >= when {
+            when = newest + chrono::Duration::milliseconds(1);
+        }
     }
+    let target = loop {
+        let target = dir.join(format!("{stem}.{}{ext}", when.format(STAMP)));
+        if !target.exists() {
+            break target;
+        }
+        when += chrono::Duration::milliseconds(1);
+    };
     std::fs::rename(path, &target)?;
-    let mut rotated = rotated_files(path)?;
-    rotated.sort();
+    let rotated = rotated_files(path)?;
     let excess = rotated.len().saturating_sub(keep);
     for old in rotated.into_iter().take(excess) {
         let _ = std::fs::remove_file(old);
@@ -324,33 +206,57 @@ fn rotate(path: &Path, keep: usize) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The rotated files of log `path`, in no particular order.
+const STAMP: &str = "%Y%m%dT%H%M%S%3f";
+
+/// The rotation time in a rotated file's name, and its `-N` suffix (names
+/// written before stamps were made unique).
+fn rotation_key(name: &str, stem: &str, ext: &str) -> Option<(chrono::NaiveDateTime, u32)> {
+    let middle = name
+        .strip_prefix(stem)?
+        .strip_prefix('.')?
+        .strip_suffix(ext)?;
+    let (stamp, n) = match middle.split_once('-') {
+        Some((stamp, n)) => (stamp, n.parse().ok()?),
+        None => (middle, 0),
+    };
+    if stamp.len() != 18
+        || !stamp.bytes().enumerate().all(|(i, b)| {
+            if i == 8 {
+                b == b'T'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+    {
+        return None;
+    }
+    let when = chrono::NaiveDateTime::parse_from_str(stamp, STAMP).ok()?;
+    Some((when, n))
+}
+
+fn stamp_of(path: &Path, stem: &str, ext: &str) -> Option<chrono::NaiveDateTime> {
+    let name = path.file_name()?.to_str()?;
+    rotation_key(name, stem, ext).map(|(when, _)| when)
+}
+
+/// The rotated files of log `path`, oldest first (by the rotation time in
+/// their names).
 pub fn rotated_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     let (stem, ext) = split_name(path);
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let prefix = format!("{stem}.");
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let name = entry?.file_name();
         let Some(name) = name.to_str() else { continue };
-        let Some(middle) = name
-            .strip_prefix(&prefix)
-            .and_then(|r| r.strip_suffix(&ext))
-        else {
-            continue;
-        };
-        let stamp = middle.split('-').next().unwrap_or("");
-        if stamp.len() == 18
-            && stamp.as_bytes()[8] == b'T'
-            && stamp.bytes().filter(u8::is_ascii_digit).count() == 17
-        {
-            out.push(dir.join(name));
+        if let Some(key) = rotation_key(name, &stem, &ext) {
+            out.push((key, dir.join(name)));
         }
     }
-    Ok(out)
+    out.sort();
+    Ok(out.into_iter().map(|(_, path)| path).collect())
 }
 
 fn split_name(path: &Path) -> (String, String) {
@@ -419,7 +325,8 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// so (and the trace is sampled), capped; the diagnosis reduced to what
 /// queries need.
 fn log_line<'a>(record: &'a CallRecord, config: &Config) -> std::borrow::Cow<'a, CallRecord> {
-    let sampled = crate::levels::content_sampled(record.trace_id.as_deref(), config.sample_rate);
+    let sampled =
+        crate::pipeline::sampling::content_sampled(record.trace_id.as_deref(), config.sample_rate);
     let keep_prompts = config.log_prompts && sampled;
     let keep_response = config.log_responses && sampled;
     let has_content = record.messages.is_some()
@@ -475,6 +382,31 @@ fn log_line<'a>(record: &'a CallRecord, config: &Config) -> std::borrow::Cow<'a,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rotations_in_one_millisecond_keep_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("calls.jsonl");
+        // Far more rotations than milliseconds pass: every name is new and
+        // the names' order is the order they were rotated in.
+        for i in 0..50 {
+            std::fs::write(&log, format!("{i}\n")).unwrap();
+            rotate(&log, 5).unwrap();
+        }
+        let kept: Vec<String> = rotated_files(&log)
+            .unwrap()
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
+        assert_eq!(kept, ["45\n", "46\n", "47\n", "48\n", "49\n"]);
+        // Names from before stamps were made unique (`-N`) sort after their
+        // stamp and by N.
+        let old = |name: &str| rotation_key(name, "calls", ".jsonl").unwrap();
+        assert!(old("calls.20261127T091500123.jsonl") < old("calls.20261127T091500123-1.jsonl"));
+        assert!(old("calls.20261127T091500123-2.jsonl") < old("calls.20261127T091500123-10.jsonl"));
+        assert!(rotation_key("calls.2026.jsonl", "calls", ".jsonl").is_none());
+        assert!(rotation_key("other.20261127T091500123.jsonl", "calls", ".jsonl").is_none());
+    }
 
     #[test]
     fn hostile_tenant_ids_stay_inside_the_directory() {
