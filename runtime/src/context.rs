@@ -431,22 +431,23 @@ impl Context {
 
     /// Installs this context without starting a trace: the call wrappers use it.
     pub(crate) fn enter(&self) -> ContextGuard {
-        // A remote parent becomes OpenTelemetry's current context as well, so
-        // that spans started inside (the user's own too) join its trace.
-        #[cfg(feature = "otel")]
-        let otel = match self.inner.as_deref() {
+        // A remote parent becomes the exporter's current context as well
+        // (OpenTelemetry, when set up), so that spans started inside (the
+        // user's own too) join its trace.
+        let remote = match self.inner.as_deref() {
             Some(Inner {
                 trace_id: Some(trace_id),
                 span_id: Some(span_id),
                 remote: Some(flags),
                 ..
-            }) => crate::otel::bridge::enter_remote(*trace_id, *span_id, *flags),
+            }) => ON_REMOTE
+                .get()
+                .and_then(|hook| hook(*trace_id, *span_id, *flags)),
             _ => None,
         };
         ContextGuard {
             previous: Some(swap(self.clone())),
-            #[cfg(feature = "otel")]
-            _otel: otel,
+            _remote: remote,
         }
     }
 }
@@ -457,12 +458,21 @@ fn swap(context: Context) -> Context {
         .unwrap_or_default()
 }
 
+/// What entering a context with a remote parent also does: the
+/// OpenTelemetry export, once set up, registers a hook that makes the parent
+/// its current context and returns the guard that restores it. (Registered
+/// this way so that the context, which the export reads, does not depend on
+/// the export.)
+pub(crate) type RemoteHook = fn(TraceId, SpanId, u8) -> Option<Box<dyn std::any::Any>>;
+
+/// The hook, when an exporter registered one.
+pub(crate) static ON_REMOTE: std::sync::OnceLock<RemoteHook> = std::sync::OnceLock::new();
+
 /// Restores the previous context when dropped.
 pub struct ContextGuard {
     previous: Option<Context>,
-    /// OpenTelemetry's context for a remote parent; restored on drop.
-    #[cfg(feature = "otel")]
-    _otel: Option<opentelemetry::ContextGuard>,
+    /// The exporter's context for a remote parent; restored on drop.
+    _remote: Option<Box<dyn std::any::Any>>,
 }
 
 impl Drop for ContextGuard {

@@ -309,20 +309,19 @@ pub fn diagnose_text(text: &str) -> Diagnosis {
     analyze(None, None, text, None, None)
 }
 
-/// Diagnoses what `#[llm_traced]` captured of a failed call.
-pub(crate) fn diagnose_captured(
-    error: &crate::capture::CapturedError,
+/// Diagnoses what `#[llm_traced]` captured of a failed call: its status,
+/// body and message, the transport failure and the delay a header asked for.
+pub(crate) fn diagnose_call(
+    status: Option<u16>,
+    body: Option<&str>,
+    message: &str,
     provider_hint: Option<&str>,
+    transport: Option<ErrorClass>,
+    retry_after_ms: Option<u64>,
 ) -> Diagnosis {
-    let mut d = analyze(
-        error.http_status,
-        error.body.as_deref(),
-        &error.message,
-        provider_hint,
-        error.transport,
-    );
-    if error.retry_after_ms.is_some() {
-        d.retry_after_ms = error.retry_after_ms;
+    let mut d = analyze(status, body, message, provider_hint, transport);
+    if retry_after_ms.is_some() {
+        d.retry_after_ms = retry_after_ms;
     }
     d
 }

@@ -29,10 +29,13 @@ pub mod pricing;
 pub mod record;
 pub mod redaction;
 mod redaction_pass;
-pub mod stream;
 #[cfg(feature = "subscriber")]
 pub mod subscriber;
-pub mod text;
+mod text;
+
+/// Streamed responses: [`LlmChunk`](stream::LlmChunk) reads a chunk into the
+/// call's [`StreamAccumulator`](stream::StreamAccumulator).
+pub use capture::stream;
 
 mod call;
 mod outputs;
@@ -50,9 +53,8 @@ pub use record::{read_conversation, CallRecord, Status};
 
 /// The structured log (`LLM_LOG_FILE`): flushing and counters.
 pub mod log {
-    pub use crate::outputs::log::{
-        dropped, flush_timeout, rotated_files, sanitize_tenant, tenant_path, written,
-    };
+    pub use crate::outputs::files::{dropped, flush_timeout};
+    pub use crate::outputs::log::{rotated_files, sanitize_tenant, tenant_path, written};
 
     /// Waits until every record handed to the log so far is written and
     /// flushed (at most 30 seconds). True when it was.
@@ -139,6 +141,9 @@ pub fn conversation_file_name(record: &CallRecord) -> String {
 /// change in any release, in step with the macro crate, which this crate pins.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::call::stream::{
+        wrap_result_stream, wrap_stream, TracedStream, ViaBoxedStream, ViaResultBoxedStream,
+    };
     pub use crate::call::{
         quiet, run_step, run_stream, run_sync, start, traced, traced_step, traced_stream,
         CallState, Capture, Finish, LlmFinish, Site, StepFinish, StepProbe, StreamFinish, Traced,
@@ -146,9 +151,6 @@ pub mod __private {
     };
     pub use crate::capture::{
         LlmResponse, Probe, ViaHttpDetails, ViaPlain, ViaPlainStep, ViaResultStep,
-    };
-    pub use crate::stream::{
-        wrap_result_stream, wrap_stream, ViaBoxedStream, ViaResultBoxedStream,
     };
     pub use std::sync::OnceLock;
     pub use tracing;

@@ -104,7 +104,14 @@ impl ErrorRecord {
     /// The record of a returned error, diagnosed: `error_type` is the
     /// diagnosis class (`rate_limit`, `context_length`, …).
     pub fn diagnosed(e: CapturedError, provider_hint: Option<&str>) -> Self {
-        let diagnosis = crate::diagnostics::diagnose_captured(&e, provider_hint);
+        let diagnosis = crate::diagnostics::diagnose_call(
+            e.http_status,
+            e.body.as_deref(),
+            &e.message,
+            provider_hint,
+            e.transport,
+            e.retry_after_ms,
+        );
         ErrorRecord {
             error_type: diagnosis.class.as_str().to_owned(),
             type_name: Some(e.type_name),

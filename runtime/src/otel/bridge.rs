@@ -65,13 +65,16 @@ pub(crate) fn active_in(trace_id: TraceId) -> Option<SpanId> {
 
 /// Makes a remote parent OpenTelemetry's current context, unless a span of
 /// the same trace is current already (a span of the user's, nested under it).
-pub(crate) fn enter_remote(
-    trace_id: TraceId,
-    span_id: SpanId,
-    flags: u8,
-) -> Option<opentelemetry::ContextGuard> {
+fn enter_remote(trace_id: TraceId, span_id: SpanId, flags: u8) -> Option<Box<dyn std::any::Any>> {
     if active_in(trace_id).is_some() {
         return None;
     }
-    Some(parent(trace_id, span_id, Some(flags)).attach())
+    Some(Box::new(parent(trace_id, span_id, Some(flags)).attach()))
+}
+
+/// Registers [`enter_remote`] with our context (once): every OpenTelemetry
+/// setup path calls it (`init`, the builder, `layer`), and so does the first
+/// call whose span an OpenTelemetry layer exports.
+pub(crate) fn register() {
+    let _ = crate::context::ON_REMOTE.set(enter_remote);
 }

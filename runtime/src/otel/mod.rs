@@ -145,6 +145,7 @@ pub fn layer<S>(tracer: SdkTracer) -> impl Layer<S>
 where
     S: Subscriber + for<'span> LookupSpan<'span>,
 {
+    bridge::register();
     tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_tracked_inactivity(false)
@@ -205,6 +206,7 @@ impl OtelBuilder {
     /// Builds the exporters and providers (batched, in background threads)
     /// without installing a subscriber: add [`Otel::layer`] to your own.
     pub fn build(self) -> Result<Otel, OtelError> {
+        bridge::register();
         let protocol = match self.protocol {
             Some(p) => p,
             None => Protocol::from_env()?,

@@ -28,6 +28,7 @@ pub(crate) struct Ids {
 /// did not follow, or a remote caller, with its trace flags). `None` when no
 /// OpenTelemetry layer listens.
 pub(crate) fn start(span: &Span, parent: Option<(TraceId, SpanId, Option<u8>)>) -> Option<Ids> {
+    bridge::register();
     let parent_span_id = match parent {
         Some((trace_id, span_id, remote)) => match bridge::active_in(trace_id) {
             Some(active) => Some(active),

@@ -107,7 +107,7 @@ pub(crate) fn submit(config: &'static Config, record: CallRecord, scrubbed: bool
 
 /// Waits until every record handed over so far is written and flushed, at
 /// most `timeout`. True when it was; true at once when nothing was handed over.
-pub(crate) fn flush_timeout(timeout: Duration) -> bool {
+pub fn flush_timeout(timeout: Duration) -> bool {
     match WORKER.get() {
         Some(Some(worker)) => worker.flush_timeout(timeout),
         _ => true,
@@ -115,7 +115,7 @@ pub(crate) fn flush_timeout(timeout: Duration) -> bool {
 }
 
 /// Records dropped in lossy mode since the process started.
-pub(crate) fn dropped() -> u64 {
+pub fn dropped() -> u64 {
     match WORKER.get() {
         Some(Some(worker)) => worker.dropped(),
         _ => 0,

@@ -15,7 +15,6 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 
@@ -54,17 +53,6 @@ pub(crate) fn flush_open_files() {
     if let Some(files) = FILES.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
         files.flush_all();
     }
-}
-
-/// Waits until every record handed over so far is written and flushed, at
-/// most `timeout`. True when it was; true at once when no record was.
-pub fn flush_timeout(timeout: Duration) -> bool {
-    super::files::flush_timeout(timeout)
-}
-
-/// Records dropped in lossy mode since the process started.
-pub fn dropped() -> u64 {
-    super::files::dropped()
 }
 
 /// Lines written since the process started.
