@@ -3,7 +3,7 @@
 //! any context and inside a bound one; and the cost of a bound scope alone.
 //!
 //! ```sh
-//! cargo bench --bench active
+//! cargo bench -p llm-traced-integration --bench active
 //! ```
 
 use std::hint::black_box;

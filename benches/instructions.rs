@@ -2,7 +2,7 @@
 //! machine's load: run the binary under callgrind once per variant.
 //!
 //! ```sh
-//! cargo bench --bench instructions --no-run
+//! cargo bench -p llm-traced-integration --bench instructions --no-run
 //! BIN=$(ls -t target/release/deps/instructions-* | grep -v '\.d$' | head -1)
 //! for v in async_bare async_llm_traced_off sync_bare sync_llm_traced_off async_tracing_instrument; do
 //!     valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BIN" "$v" 1000000 2>&1 | grep refs

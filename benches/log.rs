@@ -3,7 +3,7 @@
 //! per second the writer sustains.
 //!
 //! ```sh
-//! cargo bench --bench log
+//! cargo bench -p llm-traced-integration --bench log
 //! ```
 
 use std::hint::black_box;

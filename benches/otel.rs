@@ -4,7 +4,7 @@
 //! GenAI metrics (exported, and discarded, once a minute).
 //!
 //! ```sh
-//! cargo bench --bench otel --features otel
+//! cargo bench -p llm-traced-integration --bench otel --features otel
 //! ```
 
 use std::hint::black_box;

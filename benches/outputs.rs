@@ -2,11 +2,16 @@
 //! call), and debug blocks (rendered into `io::sink()`) plus saved files.
 //!
 //! ```sh
-//! cargo bench --bench outputs                                  # save
-//! LLM_TRACED_BENCH_OUTPUTS=debug_save cargo bench --bench outputs
+//! cargo bench -p llm-traced-integration --bench outputs                                  # save
+//! LLM_TRACED_BENCH_OUTPUTS=debug_save cargo bench -p llm-traced-integration --bench outputs
 //! ```
 //!
 //! The configuration is process-wide, hence one mode per run.
+//!
+//! Before the divan samples, a sustained burst: 20,000 calls with a prompt of
+//! about 300 tokens, timed on the caller's side (mean per call), then the
+//! flush that waits for every file, which gives the files written per second.
+//! `LLM_TRACED_BENCH_BURST=0` leaves it out.
 
 use std::hint::black_box;
 use std::sync::OnceLock;
@@ -31,6 +36,9 @@ fn main() {
     };
     eprintln!("outputs: {mode}, files in {}", dir.display());
     config.install().unwrap();
+    if std::env::var("LLM_TRACED_BENCH_BURST").as_deref() != Ok("0") {
+        burst(&dir, 20_000);
+    }
     divan::main();
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -50,6 +58,40 @@ fn messages() -> Vec<Value> {
         json!({"role": "system", "content": "You are a helpful assistant."}),
         json!({"role": "user", "content": "Hello there, who are you?"}),
     ]
+}
+
+/// A burst of `calls` calls with a ~300-token prompt: the caller's mean cost,
+/// then the time until every file is written.
+fn burst(dir: &std::path::Path, calls: usize) {
+    let prompt = "Summarise the following meeting notes for the team, keeping every \
+        decision and owner, and list open questions at the end. "
+        .repeat(10);
+    let m = vec![
+        json!({"role": "system", "content": "You are a careful assistant that writes short summaries."}),
+        json!({"role": "user", "content": prompt}),
+    ];
+    let start = std::time::Instant::now();
+    for _ in 0..calls {
+        black_box(traced(black_box(&m)));
+    }
+    let called = start.elapsed();
+    assert!(llm_traced::flush(), "the writer did not finish");
+    let written = start.elapsed();
+    let files = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            })
+            .count()
+        })
+        .unwrap_or(0);
+    eprintln!(
+        "burst: {calls} calls, {:.2} µs per call on the caller's thread; {files} files written in {:.2} s ({:.0} files/s)",
+        called.as_secs_f64() * 1e6 / calls as f64,
+        written.as_secs_f64(),
+        files as f64 / written.as_secs_f64(),
+    );
 }
 
 #[inline(never)]

@@ -2,7 +2,7 @@
 //! subscriber: the cost a user pays for leaving `#[llm_traced]` in place.
 //!
 //! ```sh
-//! cargo bench --bench overhead
+//! cargo bench -p llm-traced-integration --bench overhead
 //! ```
 //!
 //! Futures are polled once with a no-op waker (they complete at once), so the

@@ -2,7 +2,7 @@
 //! `TraceContextLayer`: every record of a request carries the request's trace.
 //!
 //! ```sh
-//! LLM_DEBUG=1 cargo run --example axum_server --features http
+//! LLM_DEBUG=1 cargo run -p llm-traced-integration --example axum_server --features http
 //! # in another terminal:
 //! curl -si localhost:3000/ask -H 'content-type: application/json' \
 //!      -H 'traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' \

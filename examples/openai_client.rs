@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! OPENAI_BASE_URL=http://127.0.0.1:8080/v1 OPENAI_API_KEY=sk-… LLM_DEBUG=1 LLM_LOG_RESPONSES=1 \
-//!     cargo run --example openai_client --features async-openai -- gpt-4o-mini "Say hi"
+//!     cargo run -p llm-traced-integration --example openai_client --features async-openai -- gpt-4o-mini "Say hi"
 //! ```
 //!
 //! The default build of async-openai that llm-traced enables speaks plain

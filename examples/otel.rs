@@ -7,7 +7,7 @@
 //! # A local backend with a UI (Jaeger takes OTLP on 4318, shows traces on 16686):
 //! docker run --rm -p 16686:16686 -p 4318:4318 jaegertracing/all-in-one
 //! OTEL_SERVICE_NAME=otel-example LLM_LOG_PROMPTS=1 LLM_LOG_RESPONSES=1 \
-//!     cargo run --example otel --features otel
+//!     cargo run -p llm-traced-integration --example otel --features otel
 //! ```
 //!
 //! Without a collector the example still runs; the exporter reports on

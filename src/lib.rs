@@ -1,4 +1,6 @@
-#![doc = include_str!("../README.md")]
+// The README is the crate's documentation; its examples are compiled as doc
+// tests by the `integration` package, which has the crates they use.
+#![cfg_attr(not(doctest), doc = include_str!("../README.md"))]
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 

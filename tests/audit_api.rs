@@ -278,7 +278,40 @@ fn env_configured_log() {
 }
 
 #[test]
-fn bad_env_disables_the_log_with_one_warning_child() {
+fn bad_env_value_warns_and_keeps_the_log_child() {
+    if !is_child() {
+        return;
+    }
+    assert!(audit::global().is_some());
+    audit::record(NewEntry::new(Action::Query, "m"));
+    audit::record(NewEntry::new(Action::Query, "m"));
+    assert!(audit::flush());
+}
+
+#[test]
+fn a_mistyped_fsync_policy_warns_once_and_audits_with_the_safe_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.jsonl");
+    let out = run_child(
+        "bad_env_value_warns_and_keeps_the_log_child",
+        &[
+            ("LLM_AUDIT_FILE", path.to_str().unwrap()),
+            ("LLM_AUDIT_FSYNC", "sometimes"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("LLM_AUDIT_FSYNC").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("\"sometimes\"") && stderr.contains("using the default"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("audit log disabled"), "{stderr}");
+    let report = audit::verify_file(&path, None, None).unwrap();
+    assert!(report.is_ok() && report.entries == 2, "{report}");
+}
+
+#[test]
+fn an_unopenable_audit_log_is_disabled_with_one_warning_child() {
     if !is_child() {
         return;
     }
@@ -288,19 +321,13 @@ fn bad_env_disables_the_log_with_one_warning_child() {
 }
 
 #[test]
-fn bad_env_disables_the_log_with_one_warning() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("x.jsonl");
+fn an_unopenable_audit_log_is_disabled_with_one_warning() {
     let out = run_child(
-        "bad_env_disables_the_log_with_one_warning_child",
-        &[
-            ("LLM_AUDIT_FILE", path.to_str().unwrap()),
-            ("LLM_AUDIT_FSYNC", "sometimes"),
-        ],
+        "an_unopenable_audit_log_is_disabled_with_one_warning_child",
+        &[("LLM_AUDIT_FILE", "/dev/null/audit.jsonl")],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.matches("audit log disabled").count(), 1, "{stderr}");
-    assert!(stderr.contains("LLM_AUDIT_FSYNC"), "{stderr}");
 }
 
 #[test]

@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 fn fixture_text(path: &str) -> String {
     std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
+            .join("../tests/fixtures")
             .join(path),
     )
     .unwrap()

@@ -21,10 +21,17 @@
 //! | `LLM_REDACT` | on | mask personal data in recorded content (secrets are masked always) |
 //! | `LLM_MAX_CONTENT_CHARS` | `8000` | longest content field in a log line |
 //! | `LLM_SAMPLE_RATE` | `1` | share of traces whose content the log keeps (metadata always) |
+//! | `LLM_AUDIT_FILE` | none | the process-wide audit log, a JSON-lines file ([`AuditSettings`]) |
+//! | `LLM_AUDIT_DB` | none | the audit log in SQLite or PostgreSQL (wins over `LLM_AUDIT_FILE`) |
+//! | `LLM_AUDIT_KEY` | none | the audit log's HMAC key (its bytes, as given) |
+//! | `LLM_AUDIT_FSYNC` | `always` | `always`, `never` or `N`: when the audit file is fsynced |
 //!
 //! Switches accept `1/0`, `true/false`, `yes/no` and `on/off` in any case. Any
-//! other value gives one warning on stderr naming the variable and the value,
-//! and the default applies.
+//! other value of any variable gives one warning on stderr naming the variable
+//! and the value, and the safe default applies (for `LLM_AUDIT_FSYNC`,
+//! `always`: a mistyped policy never switches the audit log off). The audit
+//! variables are read when the audit log is first used, apart from [`Config`],
+//! so that a configuration installed in code does not turn auditing off.
 
 use std::fmt;
 use std::io::Write;
@@ -174,6 +181,91 @@ impl fmt::Display for EnvWarning {
             "llm-traced: ignoring {}={:?}: expected {}; using the default",
             self.variable, self.value, self.expected
         )
+    }
+}
+
+/// The process-wide audit log the environment asks for (`LLM_AUDIT_*`).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct AuditSettings {
+    /// `LLM_AUDIT_FILE`: a JSON-lines audit log.
+    pub file: Option<PathBuf>,
+    /// `LLM_AUDIT_DB`: `sqlite://…` or `postgres://…`.
+    pub db: Option<String>,
+    /// `LLM_AUDIT_KEY`: the HMAC key's bytes.
+    pub key: Option<Vec<u8>>,
+    /// `LLM_AUDIT_FSYNC`: fsync every N entries; 1 is `always` (the
+    /// default), 0 is `never`.
+    pub fsync_every: u32,
+}
+
+impl fmt::Debug for AuditSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditSettings")
+            .field("file", &self.file)
+            .field("db", &self.db.as_ref().map(|_| "…"))
+            .field("key", &self.key.as_ref().map(|_| "…"))
+            .field("fsync_every", &self.fsync_every)
+            .finish()
+    }
+}
+
+impl AuditSettings {
+    /// Whether an audit log is configured at all.
+    pub fn configured(&self) -> bool {
+        self.file.is_some() || self.db.is_some()
+    }
+
+    /// The settings a variable lookup asks for, and the warnings for values
+    /// it could not understand (the default applied). `key` reads
+    /// `LLM_AUDIT_KEY` as bytes.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        key: impl Fn() -> Option<Vec<u8>>,
+    ) -> (Self, Vec<EnvWarning>) {
+        let text = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut warnings = Vec::new();
+        let fsync_every = match text("LLM_AUDIT_FSYNC") {
+            None => 1,
+            Some(value) => match parse_fsync(&value) {
+                Some(n) => n,
+                None => {
+                    warnings.push(EnvWarning {
+                        variable: "LLM_AUDIT_FSYNC".to_owned(),
+                        value,
+                        expected: "always, never or a number of entries",
+                    });
+                    1
+                }
+            },
+        };
+        let settings = AuditSettings {
+            file: text("LLM_AUDIT_FILE").map(PathBuf::from),
+            db: text("LLM_AUDIT_DB"),
+            key: key().filter(|k| !k.is_empty()),
+            fsync_every,
+        };
+        (settings, warnings)
+    }
+
+    /// The settings the environment asks for; warnings are printed on stderr.
+    pub fn from_env() -> Self {
+        let (settings, warnings) = AuditSettings::from_lookup(
+            |name| std::env::var(name).ok(),
+            || std::env::var_os("LLM_AUDIT_KEY").map(|k| k.into_encoded_bytes()),
+        );
+        for warning in warnings {
+            eprintln!("{warning}");
+        }
+        settings
+    }
+}
+
+/// `always` (1), `never` (0) or a number N of entries.
+fn parse_fsync(text: &str) -> Option<u32> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "always" | "every" => Some(1),
+        "never" => Some(0),
+        n => n.parse().ok(),
     }
 }
 
@@ -622,5 +714,33 @@ mod tests {
         ]));
         assert!(config.save_conversations && config.any_output());
         assert_eq!(config.conversations_dir, PathBuf::from("/tmp/convs"));
+    }
+
+    #[test]
+    fn audit_settings_warn_on_a_bad_policy_and_keep_the_safe_default() {
+        let no_key = || None;
+        let (settings, warnings) = AuditSettings::from_lookup(
+            lookup(&[
+                ("LLM_AUDIT_FILE", "/tmp/a.jsonl"),
+                ("LLM_AUDIT_FSYNC", "sometimes"),
+            ]),
+            no_key,
+        );
+        assert!(settings.configured());
+        assert_eq!(settings.fsync_every, 1, "always");
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].variable, "LLM_AUDIT_FSYNC");
+        for (text, every) in [("always", 1), ("NEVER", 0), (" 25 ", 25)] {
+            let (settings, warnings) =
+                AuditSettings::from_lookup(lookup(&[("LLM_AUDIT_FSYNC", text)]), no_key);
+            assert_eq!((settings.fsync_every, warnings.len()), (every, 0), "{text}");
+            assert!(!settings.configured());
+        }
+        let (settings, _) =
+            AuditSettings::from_lookup(lookup(&[("LLM_AUDIT_DB", "postgres://u:pw@h/db")]), || {
+                Some(b"k3y".to_vec())
+            });
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("pw") && !shown.contains("k3y"), "{shown}");
     }
 }

@@ -95,11 +95,15 @@ pub fn debug_block(buf: &SharedBuf, needle: &str) -> String {
         .to_owned()
 }
 
+/// `tests/fixtures` at the repository's root (the tests are built by the
+/// `integration` package, one folder below it).
+pub fn fixtures_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
 /// A recorded payload from `tests/fixtures`.
 pub fn fixture(name: &str) -> serde_json::Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
+    let path = fixtures_dir().join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
@@ -107,9 +111,7 @@ pub fn fixture(name: &str) -> serde_json::Value {
 /// The `data:` payloads of a recorded SSE stream in `tests/fixtures/raw_sse`,
 /// `[DONE]` left out.
 pub fn sse_events(name: &str) -> Vec<serde_json::Value> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/raw_sse")
-        .join(name);
+    let path = fixtures_dir().join("raw_sse").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.lines()
         .filter_map(|l| l.strip_prefix("data:"))

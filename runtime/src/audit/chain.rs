@@ -53,13 +53,34 @@ pub(crate) fn hmac_hex(key: &[u8], bytes: &[u8]) -> String {
     }
 }
 
-/// Compares two strings in time independent of where they differ (for MACs).
-pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+/// Whether `mac_hex` (64 hex digits, either case) is the HMAC-SHA-256 of
+/// `bytes` under `key`, compared in constant time by the `hmac` crate.
+pub(crate) fn hmac_verify(key: &[u8], bytes: &[u8], mac_hex: &str) -> bool {
+    let Some(expected) = unhex(mac_hex) else {
+        return false;
+    };
+    match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(bytes);
+            mac.verify_slice(&expected).is_ok()
+        }
+        Err(_) => false,
+    }
+}
+
+/// Hex digits to bytes; `None` for an odd length or a non-hex digit.
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    let digits = text.as_bytes();
+    if !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            let pair = std::str::from_utf8(pair).ok()?;
+            u8::from_str_radix(pair, 16).ok()
+        })
+        .collect()
 }
 
 /// The canonical JSON text of `value`: no whitespace, object keys sorted by
@@ -206,8 +227,13 @@ mod tests {
         );
         assert!(is_hex64(GENESIS_HASH));
         assert!(!is_hex64(&GENESIS_HASH.to_uppercase().replace('0', "A")));
-        assert!(constant_time_eq("abc", "abc"));
-        assert!(!constant_time_eq("abc", "abd"));
+        let mac = hmac_hex(b"key", b"entry");
+        assert!(hmac_verify(b"key", b"entry", &mac));
+        assert!(hmac_verify(b"key", b"entry", &mac.to_uppercase()));
+        assert!(!hmac_verify(b"key", b"entry!", &mac));
+        assert!(!hmac_verify(b"other", b"entry", &mac));
+        assert!(!hmac_verify(b"key", b"entry", &mac[..62]));
+        assert!(!hmac_verify(b"key", b"entry", "zz"));
     }
 
     #[test]

@@ -328,9 +328,9 @@ impl Entry {
 
     /// Whether `mac` is the HMAC-SHA-256 of the canonical form under `key`.
     pub fn mac_is_valid(&self, key: &[u8]) -> bool {
-        self.mac.as_deref().is_some_and(|mac| {
-            chain::constant_time_eq(mac, &chain::hmac_hex(key, self.canonical().as_bytes()))
-        })
+        self.mac
+            .as_deref()
+            .is_some_and(|mac| chain::hmac_verify(key, self.canonical().as_bytes(), mac))
     }
 
     /// The JSON line the file backend stores (without the newline): the

@@ -28,6 +28,15 @@ pub enum Fsync {
 }
 
 impl Fsync {
+    /// The policy of fsyncing every `n` entries: 1 is `Always`, 0 `Never`.
+    pub fn every(n: u32) -> Fsync {
+        match n {
+            0 => Fsync::Never,
+            1 => Fsync::Always,
+            n => Fsync::EveryN(n),
+        }
+    }
+
     /// Parses `always`, `never` or a number N (every N entries).
     pub fn parse(text: &str) -> Option<Fsync> {
         match text.trim().to_ascii_lowercase().as_str() {

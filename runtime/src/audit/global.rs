@@ -44,37 +44,35 @@ static WRITE_FAILED: AtomicBool = AtomicBool::new(false);
 /// Opens the audit log the environment configures, if any:
 ///
 /// - `LLM_AUDIT_FILE=path`: a JSON-lines file (head file `path.head`);
-///   `LLM_AUDIT_FSYNC=always|never|N` sets its fsync policy (default `always`);
+///   `LLM_AUDIT_FSYNC=always|never|N` sets its fsync policy (default `always`;
+///   a value that cannot be read gives a warning and `always`);
 /// - `LLM_AUDIT_DB=sqlite:///abs/path.db` (or `sqlite://rel/path.db`) or
 ///   `LLM_AUDIT_DB=postgres://user:password@host/db`: a database (when both
 ///   are set, `LLM_AUDIT_DB` wins);
 /// - `LLM_AUDIT_KEY`: the HMAC key (its bytes, as given).
 ///
-/// `Ok(None)` when neither `LLM_AUDIT_FILE` nor `LLM_AUDIT_DB` is set.
+/// The variables are read by [`AuditSettings`](crate::config::AuditSettings).
+/// `Ok(None)` when neither `LLM_AUDIT_FILE` nor `LLM_AUDIT_DB` is set; an
+/// error when the log cannot be opened.
 pub fn from_env() -> Result<Option<AuditLog>, AuditError> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let log = if let Some(url) = var("LLM_AUDIT_DB") {
-        if var("LLM_AUDIT_FILE").is_some() {
+    open(crate::config::AuditSettings::from_env())
+}
+
+fn open(settings: crate::config::AuditSettings) -> Result<Option<AuditLog>, AuditError> {
+    let log = if let Some(url) = &settings.db {
+        if settings.file.is_some() {
             eprintln!("llm-traced: both LLM_AUDIT_DB and LLM_AUDIT_FILE are set; auditing to LLM_AUDIT_DB");
         }
-        AuditLog::open_url(&url)?
-    } else if let Some(path) = var("LLM_AUDIT_FILE") {
-        let mut options = FileOptions::new();
-        if let Some(policy) = var("LLM_AUDIT_FSYNC") {
-            let fsync = Fsync::parse(&policy).ok_or_else(|| {
-                AuditError::Config(format!(
-                    "LLM_AUDIT_FSYNC={policy:?}: expected always, never or a number"
-                ))
-            })?;
-            options = options.fsync(fsync);
-        }
+        AuditLog::open_url(url)?
+    } else if let Some(path) = &settings.file {
+        let options = FileOptions::new().fsync(Fsync::every(settings.fsync_every));
         AuditLog::open_file(path, options)?
     } else {
         return Ok(None);
     };
-    Ok(Some(match std::env::var_os("LLM_AUDIT_KEY") {
-        Some(key) if !key.is_empty() => log.with_key(key.into_encoded_bytes()),
-        _ => log,
+    Ok(Some(match settings.key {
+        Some(key) => log.with_key(key),
+        None => log,
     }))
 }
 
@@ -104,12 +102,13 @@ pub fn global() -> Option<&'static AuditLog> {
 fn writer() -> Option<&'static Writer> {
     WRITER
         .get_or_init(|| {
-            let configured = ["LLM_AUDIT_FILE", "LLM_AUDIT_DB"]
-                .iter()
-                .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
+            let settings = crate::config::AuditSettings::from_env();
             // Opened on the writer's thread: the PostgreSQL client must not
             // start on a thread that runs an async runtime.
-            configured.then(|| start(from_env)).flatten()
+            settings
+                .configured()
+                .then(|| start(move || open(settings)))
+                .flatten()
         })
         .as_ref()
 }
