@@ -41,9 +41,12 @@ async fn chat_stream(
     client.chat().create_stream(request).await
 }
 
-/// A request built from its wire format.
+/// A request built from its wire format. The argument of `chat` is named
+/// `request` and its type is `Serialize`, so the whole request (these
+/// parameters too) is saved with the call.
 fn request(model: &str, prompt: &str, stream: bool) -> CreateChatCompletionRequest {
-    let mut body = json!({"model": model, "messages": [{"role": "user", "content": prompt}]});
+    let mut body = json!({"model": model, "messages": [{"role": "user", "content": prompt}],
+        "temperature": 0.2, "max_completion_tokens": 200});
     if stream {
         body["stream"] = json!(true);
         body["stream_options"] = json!({"include_usage": true});

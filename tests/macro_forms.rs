@@ -331,3 +331,117 @@ async fn attributes_stay_and_future_is_send() {
         .function
         .contains("in_spawned_task"));
 }
+
+// ---------------------------------------------------------------------------
+// The whole request
+
+/// A request type of the user's own.
+#[derive(Serialize)]
+struct AskRequest {
+    model: String,
+    messages: Vec<Msg>,
+    temperature: f32,
+    max_tokens: u32,
+}
+
+#[llm_traced(provider = "openai")]
+async fn with_request(request: AskRequest) -> Value {
+    reply(&request.messages[0].content)
+}
+
+/// Not `Serialize`: an HTTP request, an extractor… left alone, no error.
+struct HttpRequest {
+    body: Value,
+}
+
+#[llm_traced(provider = "anthropic", model = "claude-sonnet-4-5", request = req.body)]
+async fn explicit_request(req: HttpRequest) -> Value {
+    let _ = &req.body;
+    reply("ok")
+}
+
+#[llm_traced(provider = "openai", model = "gpt-4o")]
+async fn opaque_request(request: HttpRequest, messages: Vec<Msg>) -> Value {
+    let _ = (&request.body, &messages);
+    reply("ok")
+}
+
+#[llm_traced(
+    provider = "gcp.gemini",
+    model = "gemini-2.5-flash",
+    operation = "generate_content"
+)]
+fn gemini_request(request: &Value) -> Value {
+    let _ = request;
+    json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "ok"}]}, "finishReason": "STOP"}]})
+}
+
+#[tokio::test]
+async fn a_serialize_argument_named_request_is_recorded_whole() {
+    let h = everything_on();
+    with_request(AskRequest {
+        model: "gpt-4o-mini".into(),
+        messages: vec![msg("from the request")],
+        temperature: 0.5,
+        max_tokens: 64,
+    })
+    .await;
+    let r = one_record(&h.dir, "with_request");
+    let request = r.request.as_ref().expect("request recorded");
+    assert_eq!(request["temperature"], 0.5);
+    assert_eq!(request["max_tokens"], 64);
+    assert_eq!(
+        r.request_model.as_deref(),
+        Some("gpt-4o-mini"),
+        "model from the request"
+    );
+    assert_eq!(
+        r.messages.as_ref().unwrap(),
+        &json!([{"role": "user", "content": "from the request"}]),
+        "messages from the request"
+    );
+}
+
+#[tokio::test]
+async fn request_expressions_and_opaque_request_arguments() {
+    let h = everything_on();
+    let body = json!({"model": "claude-sonnet-4-5", "max_tokens": 1024, "system": "Be brief.",
+        "messages": [{"role": "user", "content": "hello"}]});
+    explicit_request(HttpRequest { body: body.clone() }).await;
+    let r = one_record(&h.dir, "explicit_request");
+    assert_eq!(r.request.as_ref(), Some(&body));
+    assert_eq!(r.messages.as_ref(), Some(&body["messages"]));
+
+    opaque_request(HttpRequest { body: json!({}) }, vec![msg("kept")]).await;
+    let r = one_record(&h.dir, "opaque_request");
+    assert!(
+        r.request.is_none(),
+        "a request that is not Serialize is left alone"
+    );
+    assert_eq!(r.messages.as_ref().unwrap()[0]["content"], "kept");
+
+    let gemini = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "generationConfig": {"temperature": 0.1, "maxOutputTokens": 50}});
+    gemini_request(&gemini);
+    let r = one_record(&h.dir, "gemini_request");
+    assert_eq!(r.request.as_ref(), Some(&gemini));
+    assert_eq!(
+        r.messages.as_ref(),
+        Some(&gemini["contents"]),
+        "Gemini contents"
+    );
+}
+
+#[test]
+fn files_written_before_the_request_field_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.json");
+    std::fs::write(
+        &path,
+        r#"{"schema":1,"request_id":"019a0000-0000-7000-8000-000000000001","kind":"llm","name":"ask","function":"app::ask","operation":"chat","started_at":"2026-11-27T08:35:16.123Z","ended_at":"2026-11-27T08:35:16.456Z","latency_ms":333.0,"status":"ok","messages":[{"role":"user","content":"hi"}],"tool_calls":[],"finish_reasons":["stop"],"level":"info","warnings":[]}"#,
+    )
+    .unwrap();
+    let r = llm_traced::read_conversation(&path).unwrap();
+    assert!(r.request.is_none());
+    assert_eq!(r.name, "ask");
+}

@@ -91,8 +91,8 @@ async fn server() -> Client<OpenAIConfig> {
 }
 
 fn request(model: &str, stream: bool) -> CreateChatCompletionRequest {
-    let mut body =
-        json!({"model": model, "messages": [{"role": "user", "content": "What's the weather?"}]});
+    let mut body = json!({"model": model, "messages": [{"role": "user", "content": "What's the weather?"}],
+            "temperature": 0.2, "max_completion_tokens": 200, "seed": 7, "stop": ["\n\n"]});
     if stream {
         body["stream"] = json!(true);
     }
@@ -147,6 +147,18 @@ async fn non_streaming_responses_and_errors() {
         .unwrap()
         .starts_with("I'm unable"));
     assert!(r.cost_usd.is_some());
+    // The argument named `request` is async-openai's request type: recorded
+    // whole, with its parameters, and the messages taken from it.
+    let sent = r.request.as_ref().expect("the request is recorded");
+    assert_eq!(sent["model"], "gpt-4o");
+    assert_eq!(sent["temperature"], 0.2);
+    assert_eq!(sent["max_completion_tokens"], 200);
+    assert_eq!(sent["seed"], 7);
+    assert_eq!(sent["stop"], json!(["\n\n"]));
+    assert_eq!(
+        r.messages.as_ref().unwrap(),
+        &json!([{"role": "user", "content": "What's the weather?"}])
+    );
     assert_eq!(by_model("tools").tool_calls.len(), 2);
     for (model, class, status) in [
         ("rate-limited", "rate_limit", 429),

@@ -10,6 +10,7 @@ pub(crate) mod kw {
     syn::custom_keyword!(provider);
     syn::custom_keyword!(operation);
     syn::custom_keyword!(messages);
+    syn::custom_keyword!(request);
     syn::custom_keyword!(kind);
     syn::custom_keyword!(stream);
     syn::custom_keyword!(audit);
@@ -37,6 +38,8 @@ pub(crate) struct Args {
     pub(crate) provider: Option<LitStr>,
     pub(crate) operation: Option<LitStr>,
     pub(crate) messages: Option<Expr>,
+    /// `request = …`: the whole request, saved as `request`.
+    pub(crate) request: Option<Expr>,
     pub(crate) krate: Option<Path>,
     pub(crate) kind: Option<LitStr>,
     /// `stream`: the function returns a stream of chunks.
@@ -90,6 +93,11 @@ impl Parse for Args {
                 once(&args.messages, key.span, "messages")?;
                 input.parse::<Token![=]>()?;
                 args.messages = Some(input.parse()?);
+            } else if lookahead.peek(kw::request) {
+                let key = input.parse::<kw::request>()?;
+                once(&args.request, key.span, "request")?;
+                input.parse::<Token![=]>()?;
+                args.request = Some(input.parse()?);
             } else if lookahead.peek(kw::audit) {
                 let key = input.parse::<kw::audit>()?;
                 once(&args.audit, key.span, "audit")?;

@@ -90,6 +90,12 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
             "`messages` applies to model calls; a step (`kind = \"…\"`) records timing and errors only",
         ));
     }
+    if let (true, Some(request)) = (is_step, &args.request) {
+        return Err(syn::Error::new_spanned(
+            request,
+            "`request` applies to model calls; a step (`kind = \"…\"`) records timing and errors only",
+        ));
+    }
     let default_operation = match kind.as_str() {
         "tool" => "execute_tool",
         "agent" => "invoke_agent",
@@ -135,11 +141,25 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
     let messages_expr = match &args.messages {
         Some(expr) => Some(expr.to_token_stream()),
         None if is_step => None,
-        None => default_messages(&sig),
+        None => argument_named(&sig, "messages").map(|i| i.to_token_stream()),
     };
     let messages_capture = match &messages_expr {
         Some(expr) => quote_spanned!(expr.span()=> #capture.messages(&(#expr));),
         None => quote!(),
+    };
+    // `request = …` must be `Serialize`; an argument named `request` is
+    // recorded when its type is, and left alone otherwise (an HTTP request,
+    // an extractor), chosen at compile time by autoref.
+    let request_capture = match (&args.request, is_step) {
+        (Some(expr), _) => quote_spanned!(expr.span()=> #capture.request(&(#expr));),
+        (None, true) => quote!(),
+        (None, false) => match argument_named(&sig, "request") {
+            Some(ident) => quote! {{
+                use #private::{ViaOpaqueRequest as _, ViaSerializeRequest as _};
+                (&#private::RequestProbe(&#ident)).capture_request(#capture);
+            }},
+            None => quote!(),
+        },
     };
 
     let marker = Ident::new("__llm_traced_here", Span::call_site());
@@ -281,6 +301,7 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
                         let _ = &#capture;
                         #model_capture
                         #messages_capture
+                        #request_capture
                     },
                 )
             };
@@ -362,11 +383,11 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
             .any(|t| matches!(&t, proc_macro2::TokenTree::Group(g) if g.stream().into_iter().any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "impl"))))
 }
 
-/// The argument named `messages`, if the function has one.
-fn default_messages(sig: &Signature) -> Option<TokenStream> {
+/// The argument called `name`, if the function has one.
+fn argument_named<'a>(sig: &'a Signature, name: &str) -> Option<&'a Ident> {
     sig.inputs.iter().find_map(|arg| match arg {
         FnArg::Typed(typed) => match &*typed.pat {
-            Pat::Ident(pat) if pat.ident == "messages" => Some(pat.ident.to_token_stream()),
+            Pat::Ident(pat) if pat.ident == name => Some(&pat.ident),
             _ => None,
         },
         FnArg::Receiver(_) => None,

@@ -146,8 +146,8 @@ pub mod __private {
     };
     pub use crate::call::{
         quiet, run_step, run_stream, run_sync, start, traced, traced_step, traced_stream,
-        CallState, Capture, Finish, LlmFinish, Site, StepFinish, StepProbe, StreamFinish, Traced,
-        MARKER,
+        CallState, Capture, Finish, LlmFinish, RequestProbe, Site, StepFinish, StepProbe,
+        StreamFinish, Traced, ViaOpaqueRequest, ViaSerializeRequest, MARKER,
     };
     pub use crate::capture::{
         LlmResponse, Probe, ViaHttpDetails, ViaPlain, ViaPlainStep, ViaResultStep,

@@ -189,9 +189,16 @@ pub struct CallRecord {
     pub latency_ms: f64,
     /// How it ended.
     pub status: Status,
-    /// The request messages, as the function's `messages` serialised.
+    /// The request messages, as the function's `messages` serialised (or
+    /// taken from the request's `messages`, `contents` or `input`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages: Option<Value>,
+    /// The whole request, as the function's `request` serialised: model,
+    /// messages, every parameter (temperature, max tokens, seed, stop
+    /// sequences, …), tools and tool choice, response format. Scrubbed like
+    /// the messages and kept under the same switches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Value>,
     /// What the model answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<ResponseContent>,

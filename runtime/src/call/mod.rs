@@ -85,6 +85,35 @@ impl Capture<'_> {
         self.state.model = Some(model.to_string());
     }
 
+    /// Records the whole request (`request = …`, or an argument named
+    /// `request` whose type is `Serialize`), serialised only when some
+    /// enabled output shows content. Without `model = …`, its `model` is the
+    /// model asked for; without messages, its `messages` (OpenAI, Anthropic),
+    /// `contents` (Gemini) or `input` (the Responses API) are the messages.
+    pub fn request<T: Serialize + ?Sized>(&mut self, request: &T) {
+        if !self.state.wants_messages {
+            return;
+        }
+        // Through the text, as a client sends it: `to_value` would widen an
+        // `f32` (0.2 becomes 0.20000000298023224), the text keeps it short.
+        let text = serde_json::to_string(request);
+        let Ok(value) = text.and_then(|t| serde_json::from_str::<Value>(&t)) else {
+            return;
+        };
+        if self.state.model.is_none() {
+            if let Some(model) = value.get("model").and_then(Value::as_str) {
+                self.state.model = Some(model.to_owned());
+            }
+        }
+        if self.state.messages.is_none() {
+            self.state.messages = ["messages", "contents", "input"]
+                .iter()
+                .find_map(|key| value.get(key))
+                .cloned();
+        }
+        self.state.request = Some(value);
+    }
+
     /// Records the request messages (`messages = …`), serialised only when
     /// some enabled output shows content.
     pub fn messages<T: Serialize + ?Sized>(&mut self, messages: &T) {
@@ -113,6 +142,7 @@ pub struct CallState {
     request_id: String,
     model: Option<String>,
     messages: Option<Value>,
+    request: Option<Value>,
     stream: Option<stream::StreamFacts>,
     /// Whether some output (or the audit log) records the messages, and the
     /// response's content.
@@ -194,6 +224,7 @@ impl CallState {
             request_id: crate::context::request_id(started_at),
             model: site.model.map(str::to_owned),
             messages: None,
+            request: None,
             stream: None,
             wants_messages,
             wants_response,
@@ -404,6 +435,7 @@ impl CallState {
             latency_ms: latency.as_secs_f64() * 1000.0,
             status,
             messages: self.messages.take(),
+            request: self.request.take(),
             response,
             tool_calls: info.tool_calls,
             usage: info.usage,
@@ -476,3 +508,27 @@ impl Drop for CallState {
 
 /// Reads whether a step's output is an error (`Result<_, E: Display>`).
 pub type StepProbe<O> = fn(&O) -> Option<crate::capture::CapturedError>;
+
+/// Picks, by autoref, what an argument named `request` is: recorded when its
+/// type is `Serialize`, left alone otherwise (an HTTP request, an extractor).
+pub struct RequestProbe<'a, T: ?Sized>(pub &'a T);
+
+/// The specialised choice: a `Serialize` request is recorded.
+pub trait ViaSerializeRequest {
+    /// Records the request.
+    fn capture_request(&self, capture: &mut Capture<'_>);
+}
+
+impl<T: Serialize + ?Sized> ViaSerializeRequest for RequestProbe<'_, T> {
+    fn capture_request(&self, capture: &mut Capture<'_>) {
+        capture.request(self.0);
+    }
+}
+
+/// The fallback: anything else is not recorded.
+pub trait ViaOpaqueRequest {
+    /// Does nothing.
+    fn capture_request(&self, _capture: &mut Capture<'_>) {}
+}
+
+impl<T: ?Sized> ViaOpaqueRequest for &RequestProbe<'_, T> {}

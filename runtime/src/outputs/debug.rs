@@ -142,6 +142,9 @@ pub(crate) fn render(config: &Config, r: &CallRecord) -> String {
         let _ = writeln!(out, "  stream    {} chunk(s){first}{end}", stream.chunks);
     }
     if config.log_prompts {
+        if let Some(params) = r.request.as_ref().and_then(request_parameters) {
+            let _ = writeln!(out, "  params    {}", shorten(&params, max));
+        }
         if let Some(messages) = &r.messages {
             let mut first = true;
             for line in message_lines(messages) {
@@ -235,6 +238,29 @@ fn format_ms(ms: f64) -> String {
 /// Continuation lines of a multi-line value, aligned under its first line.
 fn indent(text: &str) -> String {
     text.replace('\n', "\n            ")
+}
+
+/// The request's parameters on one line (`temperature=0.2 max_tokens=100`):
+/// everything but the model, the messages and the tools, which show
+/// elsewhere or would not fit.
+fn request_parameters(request: &Value) -> Option<String> {
+    const SHOWN_ELSEWHERE: &[&str] = &[
+        "model",
+        "messages",
+        "contents",
+        "input",
+        "system",
+        "instructions",
+        "systemInstruction",
+        "tools",
+    ];
+    let params: Vec<String> = request
+        .as_object()?
+        .iter()
+        .filter(|(k, _)| !SHOWN_ELSEWHERE.contains(&k.as_str()))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    (!params.is_empty()).then(|| params.join(" "))
 }
 
 /// One line per message: `[role] text`, for chat-shaped messages; the JSON

@@ -318,6 +318,7 @@ fn log_line<'a>(record: &'a CallRecord, config: &Config) -> std::borrow::Cow<'a,
     let keep_prompts = config.log_prompts && sampled;
     let keep_response = config.log_responses && sampled;
     let has_content = record.messages.is_some()
+        || record.request.is_some()
         || record.response.is_some()
         || record.tool_calls.iter().any(|t| !t.arguments.is_empty());
     let has_diagnosis = record.error.as_ref().is_some_and(|e| e.diagnosis.is_some());
@@ -328,11 +329,12 @@ fn log_line<'a>(record: &'a CallRecord, config: &Config) -> std::borrow::Cow<'a,
     let mut r = record.clone();
     let max = config.max_content_chars;
     if keep_prompts {
-        if let Some(messages) = &mut r.messages {
-            crate::text::cap_json_strings(messages, max);
+        for content in [&mut r.messages, &mut r.request].into_iter().flatten() {
+            crate::text::cap_json_strings(content, max);
         }
     } else {
         r.messages = None;
+        r.request = None;
     }
     if keep_response {
         if let Some(response) = &mut r.response {

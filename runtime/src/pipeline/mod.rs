@@ -80,9 +80,22 @@ fn scrub_metadata(record: &mut CallRecord) {
     }
 }
 
-/// The content masked: prompts, responses and tool-call arguments.
+/// The content masked: prompts, the request, responses and tool-call
+/// arguments.
 pub(crate) fn scrub_content(record: &mut CallRecord, config: Option<&Config>) {
     crate::redaction_pass::apply(record, config);
+    if let Some(request) = &mut record.request {
+        let mode = if config.is_none_or(|c| c.redact) {
+            Mode::All
+        } else {
+            Mode::SecretsOnly
+        };
+        crate::text::map_json_strings(request, &mut |text: &mut String| {
+            if let Cow::Owned(masked) = redact_with(text, mode) {
+                *text = masked;
+            }
+        });
+    }
 }
 
 /// The response's content removed, for calls whose outputs keep none of it
