@@ -37,6 +37,14 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+mod keys;
+pub(crate) mod pass;
+mod secrets;
+mod user;
+
+pub use keys::{ABOUT, SECRET_NAMES};
+pub use user::{Rules, RulesWarning};
+
 /// What kind of thing was masked; the replacement text is its
 /// [`placeholder`](Kind::placeholder).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,9 +61,11 @@ pub enum Kind {
     CardNumber,
     /// An IPv4 or IPv6 address.
     IpAddress,
-    /// An OpenAI or Anthropic API key (`sk-…`, `sk-proj-…`, `sk-ant-…`).
+    /// An API key recognised by its prefix: OpenAI and Anthropic (`sk-…`),
+    /// OpenRouter, Google (`AIza…`), Groq, xAI, Hugging Face, Replicate,
+    /// Perplexity, Fireworks, Stripe, SendGrid, Twilio, Shopify, Databricks.
     ApiKey,
-    /// An AWS access key id (`AKIA…`, `ASIA…`).
+    /// An AWS access key id (`AKIA…`, `ASIA…`, `ABIA…`, `ACCA…`, `A3T…`).
     AwsAccessKey,
     /// A GitHub token (`ghp_…`, `gho_…`, `ghu_…`, `ghs_…`, `ghr_…`, `github_pat_…`).
     GithubToken,
@@ -66,6 +76,20 @@ pub enum Kind {
     /// A PEM private-key block, from `-----BEGIN … PRIVATE KEY-----` to its
     /// `-----END … PRIVATE KEY-----` (or to the end of an unterminated text).
     PrivateKey,
+    /// An access token of a code host, registry or chat service recognised by
+    /// its prefix (GitLab, npm, PyPI, crates.io, Slack, Telegram, Discord).
+    AccessToken,
+    /// The secret path of a Slack or Discord webhook URL.
+    WebhookUrl,
+    /// The password of a URL's userinfo (`postgres://app:…@host/db`).
+    Password,
+    /// The credentials after `Basic ` (base64 of `user:password`).
+    BasicCredentials,
+    /// A value whose key names a secret (`password: …`, `"api_key": "…"`,
+    /// `?key=…`), whatever it looks like.
+    NamedSecret,
+    /// A match of a user pattern (`LLM_REDACT_PATTERNS`) without a name.
+    Custom,
 }
 
 impl Kind {
@@ -83,20 +107,20 @@ impl Kind {
             Kind::Jwt => "[JWT]",
             Kind::BearerToken => "[BEARER_TOKEN]",
             Kind::PrivateKey => "[PRIVATE_KEY]",
+            Kind::AccessToken => "[TOKEN]",
+            Kind::WebhookUrl => "[WEBHOOK]",
+            Kind::Password => "[PASSWORD]",
+            Kind::BasicCredentials => "[BASIC_AUTH]",
+            Kind::NamedSecret | Kind::Custom => "[REDACTED]",
         }
     }
 
     /// Whether this is a secret (masked in every [`Mode`]) rather than
     /// personal data (masked in [`Mode::All`] only).
     pub fn is_secret(self) -> bool {
-        matches!(
+        !matches!(
             self,
-            Kind::ApiKey
-                | Kind::AwsAccessKey
-                | Kind::GithubToken
-                | Kind::Jwt
-                | Kind::BearerToken
-                | Kind::PrivateKey
+            Kind::Email | Kind::Phone | Kind::Ssn | Kind::CardNumber | Kind::IpAddress
         )
     }
 }
@@ -110,6 +134,28 @@ pub enum Mode {
     /// Secrets only: personal-data masking was switched off by the user, but
     /// secrets are always masked.
     SecretsOnly,
+}
+
+/// Masks the secrets in `text`, never personal data: the built-in formats,
+/// `key: value` pairs whose key names a secret, and the installed
+/// configuration's user patterns and key names. For text that goes out
+/// whatever `LLM_REDACT` says: span fields set when a call starts, audit
+/// entries, bound values.
+pub fn scrub_secrets(text: &str) -> Cow<'_, str> {
+    Rules::global().redact(text, Mode::SecretsOnly)
+}
+
+/// [`scrub_secrets`] over a JSON value in place, with key names: a string or
+/// number under a key such as `password` or `api_key` becomes
+/// `"[REDACTED]"`. Returns whether anything changed.
+pub fn scrub_secrets_json(value: &mut serde_json::Value) -> bool {
+    Rules::global().scrub_json(value, Mode::SecretsOnly)
+}
+
+/// Masks the secrets in bound values (user, session, tenant, tags,
+/// metadata) in place, never personal data.
+pub fn scrub_bound(bound: &mut crate::context::Bound) {
+    Rules::global().scrub_bound(bound);
 }
 
 /// Masks personal data and secrets: `redact_with(text, Mode::All)`.
@@ -140,9 +186,15 @@ pub fn redact_with(text: &str, mode: Mode) -> Cow<'_, str> {
 /// The byte ranges that [`redact_with`] would mask, with their kinds: sorted,
 /// non-overlapping and on char boundaries.
 pub fn find(text: &str, mode: Mode) -> Vec<(Range<usize>, Kind)> {
+    find_with_keys(text, mode, &[])
+}
+
+/// [`find`] with extra secret key names (written together, lowercase).
+fn find_with_keys(text: &str, mode: Mode, extra_keys: &[String]) -> Vec<(Range<usize>, Kind)> {
     let pii = mode == Mode::All;
     let mut scanner = Scanner {
         b: text.as_bytes(),
+        extra_keys,
         pii,
         classes: if pii {
             u8::MAX
@@ -170,11 +222,15 @@ const CLASS: [u8; 256] = {
     while c < 256 {
         let b = c as u8;
         table[c] = match b {
-            b's' | b'g' | b'A' | b'e' | b'b' | b'B' => WORD | SECRET_WORD,
+            // The first letters of the prefixes in `secrets` and of `Bearer`/`Basic`.
+            b's' | b'g' | b'A' | b'e' | b'b' | b'B' | b'r' | b'x' | b'h' | b'p' | b'f' | b'n'
+            | b'c' | b'd' | b'S' | b'M' | b'N' | b'O' => WORD | SECRET_WORD,
             b'0'..=b'9' => WORD | PII_WORD,
             b'a'..=b'z' | b'A'..=b'Z' | b'_' => WORD,
-            b'-' => SECRET_PUNCT,
-            b'@' | b'+' | b'(' | b':' => PII_PUNCT,
+            b'-' | b'=' => SECRET_PUNCT,
+            // `key: value`, a URL's userinfo, a Telegram token; IPv6.
+            b':' => SECRET_PUNCT | PII_PUNCT,
+            b'@' | b'+' | b'(' => PII_PUNCT,
             _ => 0,
         };
         c += 1;
@@ -280,6 +336,8 @@ fn number_ends(b: &[u8], e: usize) -> bool {
 
 struct Scanner<'a> {
     b: &'a [u8],
+    /// Secret key names given by the user, besides the built-in ones.
+    extra_keys: &'a [String],
     /// Whether personal data is matched too ([`Mode::All`]).
     pii: bool,
     /// The [`CLASS`] bits that matter in this mode.
@@ -332,17 +390,21 @@ impl Scanner<'_> {
     /// Matches starting with the word that starts at `i`.
     fn at_word(&mut self, i: usize) -> Option<usize> {
         let b = self.b;
-        let c = at(b, i);
-        let (range, kind) = match (c, at(b, i + 1)) {
-            (b's', b'k') => openai_key(b, i)?,
+        let (range, kind) = match (at(b, i), at(b, i + 1)) {
             (b'g', b'h' | b'i') => github_token(b, i)?,
-            (b'A', b'K' | b'S') => aws_key(b, i)?,
+            (b'A', b'K' | b'S' | b'B' | b'C' | b'3') => aws_key(b, i)?,
             (b'e', b'y') => self.jwt(i)?,
             (b'b' | b'B', b'e' | b'E') => bearer(b, i)?,
+            (b'b' | b'B', b'a' | b'A') => secrets::basic(b, i)?,
             (b'0'..=b'9', _) if self.pii => numeric(b, i)?,
-            _ => return None,
+            _ => secrets::prefixed(b, i)?,
         };
         Some(self.push(range, kind))
+    }
+
+    /// Where the last match ended.
+    fn done(&self) -> usize {
+        self.spans.last().map_or(0, |(range, _)| range.end)
     }
 
     /// Matches starting at (or, for e-mail, around) the non-word byte `c` at `i`.
@@ -350,18 +412,85 @@ impl Scanner<'_> {
         let b = self.b;
         let (range, kind) = match c {
             b'-' => (i..private_key(b, i)?, Kind::PrivateKey),
+            b'=' => return self.key_value(i),
+            b':' => {
+                if let Some(end) = self.colon(i) {
+                    return Some(end);
+                }
+                if !self.pii {
+                    return None;
+                }
+                let start = ipv6_start(b, i).filter(|&start| start >= self.done())?;
+                (start..ipv6(b, start)?, Kind::IpAddress)
+            }
             _ if !self.pii => return None,
             b'@' => return self.email(i),
             b'+' => (i..intl_phone(b, i)?, Kind::Phone),
             b'(' => (i..paren_phone(b, i)?, Kind::Phone),
-            b':' => {
-                let done = self.spans.last().map_or(0, |(range, _)| range.end);
-                let start = ipv6_start(b, i).filter(|&start| start >= done)?;
-                (start..ipv6(b, start)?, Kind::IpAddress)
-            }
             _ => return None,
         };
         Some(self.push(range, kind))
+    }
+
+    /// Secrets at a `:`: a URL's password, a Telegram bot token, `key: value`.
+    fn colon(&mut self, i: usize) -> Option<usize> {
+        let b = self.b;
+        if let Some((password, at_sign)) = secrets::url_password(b, i) {
+            self.push(password, Kind::Password);
+            return Some(at_sign + 1);
+        }
+        if let Some(range) = secrets::telegram(b, i).filter(|r| r.start >= self.done()) {
+            return Some(self.push(range, Kind::AccessToken));
+        }
+        self.key_value(i)
+    }
+
+    /// The value after the `:` or `=` at `i` when the key before it names a
+    /// secret (see [`keys`]): quoted (`"…"`, `'…'`, or `\"…\"` in
+    /// JSON-escaped text) up to its closing quote, else up to whitespace, a
+    /// quote, `,`, `;`, `&` or a JSON escape. A value that a format matches
+    /// whole keeps that format's placeholder.
+    fn key_value(&mut self, i: usize) -> Option<usize> {
+        let b = self.b;
+        let prev = if i > 0 { b[i - 1] } else { 0 };
+        let next = at(b, i + 1);
+        let operator = match b[i] {
+            b':' => next == b':' || prev == b':',
+            _ => matches!(next, b'=' | b'>') || matches!(prev, b'=' | b'!' | b'<' | b'>'),
+        };
+        if operator {
+            return None;
+        }
+        let (key, quoted_key, query) = key_before(b, i)?;
+        if !keys::is_secret_name(key, self.extra_keys, query) {
+            return None;
+        }
+        let v = i + 1 + run(b, i + 1, |c| c == b' ' || c == b'\t');
+        let (start, end, resume) = value_at(b, v, quoted_key)?;
+        // `Authorization: Bearer <token>`: the scheme stays.
+        let scheme_end = start + run(b, start, |c| c.is_ascii_alphabetic());
+        let schemes: [&[u8]; 5] = [b"bearer", b"basic", b"token", b"digest", b"apikey"];
+        let is_scheme = schemes
+            .iter()
+            .any(|s| b[start..scheme_end].eq_ignore_ascii_case(s));
+        if is_scheme && at(b, scheme_end) == b' ' {
+            if let Some(end) = self.at_word(start) {
+                return Some(end);
+            }
+            let credentials = scheme_end + 1 + run(b, scheme_end + 1, |c| c == b' ');
+            let (cstart, cend, resume) = value_at(b, credentials, quoted_key)?;
+            self.push(cstart..cend, Kind::NamedSecret);
+            return Some(resume);
+        }
+        let before = self.spans.len();
+        if boundary_before(b, start) && self.at_word(start).is_some() {
+            if self.done() >= end {
+                return Some(self.done().max(resume));
+            }
+            self.spans.truncate(before);
+        }
+        self.push(start..end, Kind::NamedSecret);
+        Some(resume)
     }
 
     /// A JWT: `eyJ…` `.` `eyJ…` `.` signature, in base64url.
@@ -411,6 +540,90 @@ impl Scanner<'_> {
     }
 }
 
+/// The key before the `:` or `=` at `i`: blanks and a closing quote (`"`,
+/// `'`, or `\"`) skipped, then up to 64 bytes of `[A-Za-z0-9_.-]`. Returns
+/// the key, whether it was quoted, and whether it is a URL query parameter
+/// (`?key=`, `&sig=`).
+fn key_before(b: &[u8], i: usize) -> Option<(&str, bool, bool)> {
+    let mut k = i;
+    let mut blanks = 0;
+    while k > 0 && blanks < 4 && matches!(b[k - 1], b' ' | b'\t') {
+        k -= 1;
+        blanks += 1;
+    }
+    let quoted = k > 0 && matches!(b[k - 1], b'"' | b'\'');
+    if quoted {
+        k -= 1;
+        if k > 0 && b[k - 1] == b'\\' {
+            k -= 1;
+        }
+    }
+    let is_key_byte = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.');
+    let len = b[..k]
+        .iter()
+        .rev()
+        .take(65)
+        .take_while(|c| is_key_byte(c))
+        .count();
+    if len == 0 || len > 64 {
+        return None;
+    }
+    let mut start = k - len;
+    // `\npassword: …` in JSON-escaped text: the `n` belongs to the escape.
+    if start > 0 && b[start - 1] == b'\\' && matches!(b[start], b'n' | b'r' | b't') {
+        start += 1;
+    }
+    let key = std::str::from_utf8(&b[start..k]).ok()?;
+    let query = b[i] == b'=' && start > 0 && matches!(b[start - 1], b'?' | b'&');
+    Some((key, quoted, query))
+}
+
+/// The value starting at `v`: `(start, end, resume)`, where `resume` is past
+/// a closing quote. `None` for an empty value, an object or array (walked,
+/// not blanked), or `null`/`true`/`false`.
+fn value_at(b: &[u8], v: usize, quoted_key: bool) -> Option<(usize, usize, usize)> {
+    let quote: &[u8] = if starts(b, v, b"\\\"") {
+        b"\\\""
+    } else if matches!(at(b, v), b'"' | b'\'') {
+        &b[v..v + 1]
+    } else {
+        b""
+    };
+    if !quote.is_empty() {
+        let start = v + quote.len();
+        let limit = b.len().min(start + 4096);
+        let mut p = start;
+        while p < limit && b[p] != b'\n' {
+            if b[p..].starts_with(quote) {
+                return (p > start).then_some((start, p, p + quote.len()));
+            }
+            p += 1;
+        }
+        // No closing quote on the line: taken as a bare value.
+    }
+    let start = v + quote.len();
+    let mut end = start;
+    while end < b.len() {
+        let c = b[end];
+        let stop = c.is_ascii_whitespace()
+            || matches!(c, b'"' | b'\'' | b',' | b';' | b'&')
+            || (quoted_key && matches!(c, b'}' | b']'))
+            || (c == b'\\' && matches!(at(b, end + 1), b'n' | b'r' | b't' | b'"' | b'u' | b'/'));
+        if stop {
+            break;
+        }
+        end += 1;
+    }
+    // The full stop of a sentence.
+    while end > start && b[end - 1] == b'.' {
+        end -= 1;
+    }
+    let value = &b[start..end];
+    let literal = [&b"null"[..], b"true", b"false"].contains(&value);
+    let structured = matches!(at(b, start), b'{' | b'[');
+    (!value.is_empty() && !literal && !structured).then_some((start, end, end))
+}
+
 /// The end of the domain of an e-mail address starting at `p`: labels of
 /// `[A-Za-z0-9-]` not starting with `-`, at least two, the last (the TLD) of
 /// 2+ letters.
@@ -434,15 +647,6 @@ fn email_domain_end(b: &[u8], mut p: usize) -> Option<usize> {
     end.filter(|&e| !is_word(at(b, e)))
 }
 
-/// `sk-` and 20+ key characters (OpenAI, including `sk-proj-`, and Anthropic `sk-ant-`).
-fn openai_key(b: &[u8], i: usize) -> Option<(Range<usize>, Kind)> {
-    if !starts(b, i, b"sk-") {
-        return None;
-    }
-    let n = run(b, i + 3, is_key);
-    (n >= 20).then_some((i..i + 3 + n, Kind::ApiKey))
-}
-
 /// `ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_` and 36+ alphanumerics, or `github_pat_`
 /// and 22+ word characters.
 fn github_token(b: &[u8], i: usize) -> Option<(Range<usize>, Kind)> {
@@ -461,9 +665,15 @@ fn github_token(b: &[u8], i: usize) -> Option<(Range<usize>, Kind)> {
     Some((i..end, Kind::GithubToken))
 }
 
-/// `AKIA` or `ASIA` and exactly 16 uppercase letters or digits.
+/// `AKIA`, `ASIA`, `ABIA`, `ACCA` or `A3T` and one more, then exactly 16
+/// uppercase letters or digits.
 fn aws_key(b: &[u8], i: usize) -> Option<(Range<usize>, Kind)> {
-    if !starts(b, i, b"AKIA") && !starts(b, i, b"ASIA") {
+    let prefix = [&b"AKIA"[..], b"ASIA", b"ABIA", b"ACCA"]
+        .iter()
+        .any(|p| starts(b, i, p))
+        || (starts(b, i, b"A3T")
+            && (at(b, i + 3).is_ascii_uppercase() || at(b, i + 3).is_ascii_digit()));
+    if !prefix {
         return None;
     }
     let n = run(b, i + 4, |c| c.is_ascii_uppercase() || c.is_ascii_digit());

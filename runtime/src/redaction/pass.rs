@@ -1,0 +1,181 @@
+//! The pass over a record before it reaches any output: content (messages,
+//! response text, tool calls) loses personal data unless `LLM_REDACT=false`
+//! and secrets always; error text and the bound context (user, session,
+//! tenant, tags, metadata) lose secrets only, since ids are what filters,
+//! per-tenant files and audit entries are keyed by.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use super::{Mode, Rules};
+use crate::config::Config;
+use crate::context::Bound;
+use crate::record::CallRecord;
+
+/// The text a masked structured value becomes: it names nothing secret.
+pub(crate) const REDACTED: &str = "[REDACTED]";
+
+/// Masks `record` for every output: personal data as `config` says (masked
+/// when there is no configuration), secrets always, with the installed
+/// configuration's user patterns and key names.
+pub(crate) fn apply(record: &mut CallRecord, config: Option<&Config>) {
+    let mode = if config.is_none_or(|c| c.redact) {
+        Mode::All
+    } else {
+        Mode::SecretsOnly
+    };
+    Rules::global().scrub_record(record, mode);
+}
+
+impl Rules {
+    /// Masks a record: content in `mode`, error text and bound context for
+    /// secrets only.
+    pub fn scrub_record(&self, record: &mut CallRecord, mode: Mode) {
+        if let Some(messages) = &mut record.messages {
+            self.scrub_json(messages, mode);
+        }
+        if let Some(response) = &mut record.response {
+            for text in [&mut response.text, &mut response.refusal]
+                .into_iter()
+                .flatten()
+            {
+                self.scrub_string(text, mode);
+            }
+            for choice in &mut response.choices {
+                if let Some(text) = &mut choice.text {
+                    self.scrub_string(text, mode);
+                }
+            }
+        }
+        for call in &mut record.tool_calls {
+            self.scrub_string(&mut call.arguments, mode);
+        }
+        if let Some(error) = &mut record.error {
+            // Secrets only: the message is metadata, and e-mail-like or numeric
+            // text in it is usually an identifier, not personal data.
+            self.scrub_string(&mut error.message, Mode::SecretsOnly);
+            if let Some(code) = &mut error.code {
+                self.scrub_string(code, Mode::SecretsOnly);
+            }
+            if let Some(diagnosis) = &mut error.diagnosis {
+                let texts = [&mut diagnosis.message, &mut diagnosis.summary]
+                    .into_iter()
+                    .chain(diagnosis.suggestions.iter_mut());
+                for text in texts {
+                    self.scrub_string(text, Mode::SecretsOnly);
+                }
+            }
+        }
+        for id in [
+            &mut record.user_id,
+            &mut record.session_id,
+            &mut record.tenant_id,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            self.scrub_string(id, Mode::SecretsOnly);
+        }
+        for tag in &mut record.tags {
+            self.scrub_string(tag, Mode::SecretsOnly);
+        }
+        self.scrub_map(&mut record.metadata);
+    }
+
+    /// Masks the secrets in bound values (user, session, tenant, tags,
+    /// metadata), never personal data.
+    pub fn scrub_bound(&self, bound: &mut Bound) {
+        for id in [
+            &mut bound.user_id,
+            &mut bound.session_id,
+            &mut bound.tenant_id,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            self.scrub_string(id, Mode::SecretsOnly);
+        }
+        for tag in &mut bound.tags {
+            self.scrub_string(tag, Mode::SecretsOnly);
+        }
+        self.scrub_map(&mut bound.metadata);
+    }
+
+    /// Metadata: a value under a secret key is masked, others are walked;
+    /// keys that hold a secret themselves are masked too.
+    fn scrub_map(&self, map: &mut std::collections::BTreeMap<String, Value>) {
+        let renamed: Vec<(String, String)> = map
+            .keys()
+            .filter_map(|k| match self.redact(k, Mode::SecretsOnly) {
+                Cow::Owned(masked) => Some((k.clone(), masked)),
+                Cow::Borrowed(_) => None,
+            })
+            .collect();
+        for (old, new) in renamed {
+            if let Some(v) = map.remove(&old) {
+                map.insert(new, v);
+            }
+        }
+        for (key, value) in map.iter_mut() {
+            self.scrub_entry(key, value, Mode::SecretsOnly);
+        }
+    }
+
+    fn scrub_entry(&self, key: &str, value: &mut Value, mode: Mode) -> bool {
+        let scalar = match value {
+            Value::String(s) => !s.is_empty(),
+            Value::Number(_) => true,
+            _ => false,
+        };
+        if scalar && self.is_secret_key(key) {
+            if value.as_str() == Some(REDACTED) {
+                return false;
+            }
+            *value = Value::String(REDACTED.to_owned());
+            return true;
+        }
+        self.scrub_json(value, mode)
+    }
+
+    /// Masks a JSON value in place: strings are scanned (and parsed, when
+    /// they hold JSON, so that tool arguments and results get key names
+    /// too); a string or number under a key that names a secret becomes
+    /// `"[REDACTED]"`; objects and arrays under such a key are walked.
+    /// Returns whether anything changed.
+    pub fn scrub_json(&self, value: &mut Value, mode: Mode) -> bool {
+        match value {
+            Value::String(s) => self.scrub_string(s, mode),
+            Value::Array(items) => items
+                .iter_mut()
+                .fold(false, |changed, v| self.scrub_json(v, mode) | changed),
+            Value::Object(map) => map.iter_mut().fold(false, |changed, (k, v)| {
+                self.scrub_entry(k, v, mode) | changed
+            }),
+            _ => false,
+        }
+    }
+
+    /// Masks a string in place; one holding a JSON object or array (tool-call
+    /// arguments, a tool's result) is walked as JSON, then scanned as text.
+    /// Returns whether anything changed.
+    pub fn scrub_string(&self, text: &mut String, mode: Mode) -> bool {
+        let trimmed = text.trim();
+        let json_like = (trimmed.starts_with('{') && trimmed.ends_with('}'))
+            || (trimmed.starts_with('[') && trimmed.ends_with(']'));
+        let mut changed = false;
+        if json_like {
+            if let Ok(mut inner) = serde_json::from_str::<Value>(trimmed) {
+                if self.scrub_json(&mut inner, mode) {
+                    *text = inner.to_string();
+                    changed = true;
+                }
+            }
+        }
+        if let Cow::Owned(masked) = self.redact(text, mode) {
+            *text = masked;
+            changed = true;
+        }
+        changed
+    }
+}
