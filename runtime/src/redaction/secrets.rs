@@ -210,8 +210,10 @@ pub(super) fn telegram(b: &[u8], colon: usize) -> Option<Range<usize>> {
         .take_while(|c| c.is_ascii_digit())
         .count();
     let start = colon - digits;
-    if !(5..=16).contains(&digits) || !super::boundary_before(b, start) || at(b, colon + 1) != b'A'
-    {
+    // In the Bot API's URLs the token follows `/bot`: `…/bot123456:AA…/getMe`.
+    let after_bot = b[..start].ends_with(b"/bot");
+    let bounded = super::boundary_before(b, start) || after_bot;
+    if !(5..=16).contains(&digits) || !bounded || at(b, colon + 1) != b'A' {
         return None;
     }
     let n = run(b, colon + 1, is_key);
