@@ -1273,7 +1273,9 @@ mod tests {
     fn random_input_never_panics() {
         let mut rng = Rng(0x1234_5678_9ABC_DEF1);
         let pieces: Vec<&str> = "0 1 4 5 9 - . : :: @ + ( ) e eyJ sk- AKIA ghp_ github_pat_ Bearer a f _ \
-                                 é € 🦀 \\ n / = % -----BEGIN PRIVATE KEY----- -----END x .co A Z 1234 555"
+                                 é € 🦀 \\ n / = % -----BEGIN PRIVATE KEY----- -----END x .co A Z 1234 555 \
+                                 password api_key ?key= &sig= \" ' \\\" :// https://u: Basic dXNlcjpwdw== \
+                                 xoxb- hooks.slack.com/services/ 123456: AA M . sk_live_ SG. , ; { } [ ]"
             .split(' ')
             .chain([" ", "\n", "\t"])
             .collect();
@@ -1289,7 +1291,29 @@ mod tests {
     fn pathological_input_is_linear() {
         let started = std::time::Instant::now();
         for unit in [
-            "eyJ-", "1-", "a@", "a.", "::1:", "+1 ", "sk-a", "1.", "(5", "Bearer ", "a:",
+            "eyJ-",
+            "1-",
+            "a@",
+            "a.",
+            "::1:",
+            "+1 ",
+            "sk-a",
+            "1.",
+            "(5",
+            "Bearer ",
+            "a:",
+            "password: \"",
+            "a=",
+            "://a:",
+            "xoxb-1",
+            "123456:",
+            "Basic ",
+            "?key=",
+            "M-",
+            "token: {",
+            "\\\"pwd\\\":",
+            "https://",
+            "hooks.slack.com/services/a",
         ] {
             check_invariants(&unit.repeat(100_000));
         }

@@ -179,3 +179,78 @@ impl Rules {
         changed
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(value: Value) -> CallRecord {
+        let mut base = json!({
+            "schema": 1, "request_id": "r", "kind": "llm", "name": "ask", "function": "f",
+            "operation": "chat", "started_at": "2026-11-27T08:35:16.123Z",
+            "ended_at": "2026-11-27T08:35:16.124Z", "latency_ms": 1.0, "status": "ok",
+        });
+        base.as_object_mut()
+            .unwrap()
+            .extend(value.as_object().unwrap().clone());
+        serde_json::from_value(base).unwrap()
+    }
+
+    #[test]
+    fn content_json_strings_and_bound_values() {
+        let token = format!("ghp_{}", "aB3".repeat(12));
+        let mut r = record(json!({
+            "user_id": "jane@example.com", "tenant_id": "acme", "session_id": token,
+            "tags": [format!("token={token}"), "beta"],
+            "metadata": {"api_key": "plain-looking", "retries": 3, "pin": 1234,
+                         "nested": {"client_secret": 42, "schema": {"password": {"type": "string"}}}},
+            "messages": [
+                {"role": "user", "content": "mail jane@example.com, password: hunter2"},
+                {"role": "tool", "content": "{\"password\":\"hunter2\",\"rows\":3}"},
+            ],
+            "tool_calls": [{"name": "login", "arguments": "{\"user\": \"jane\", \"apiKey\": 12345}"}],
+            "error": {"message": format!("bad key {token} for jane@example.com"), "type": "authentication"},
+        }));
+        Rules::new()
+            .with_keys(["pin"])
+            .scrub_record(&mut r, Mode::All);
+        // Ids keep personal data (they are keys); secrets go.
+        assert_eq!(r.user_id.as_deref(), Some("jane@example.com"));
+        assert_eq!(r.tenant_id.as_deref(), Some("acme"));
+        assert_eq!(r.session_id.as_deref(), Some("[GITHUB_TOKEN]"));
+        assert_eq!(r.tags, ["token=[GITHUB_TOKEN]", "beta"]);
+        let m = serde_json::to_value(&r.metadata).unwrap();
+        assert_eq!(
+            m,
+            json!({"api_key": "[REDACTED]", "retries": 3, "pin": "[REDACTED]",
+                   "nested": {"client_secret": "[REDACTED]", "schema": {"password": {"type": "string"}}}})
+        );
+        let messages = r.messages.unwrap();
+        assert_eq!(messages[0]["content"], "mail [EMAIL], password: [REDACTED]");
+        let tool: Value = serde_json::from_str(messages[1]["content"].as_str().unwrap()).unwrap();
+        assert_eq!(tool, json!({"password": "[REDACTED]", "rows": 3}));
+        let args: Value = serde_json::from_str(&r.tool_calls[0].arguments).unwrap();
+        assert_eq!(args, json!({"user": "jane", "apiKey": "[REDACTED]"}));
+        assert_eq!(
+            r.error.unwrap().message,
+            "bad key [GITHUB_TOKEN] for jane@example.com"
+        );
+    }
+
+    #[test]
+    fn bound_values_lose_secrets_only() {
+        let mut bound = Bound {
+            user_id: Some("+1 415 555 2671".into()),
+            tags: vec![format!("sk-proj-{}", "x1".repeat(12))],
+            ..Bound::default()
+        };
+        bound
+            .metadata
+            .insert("password".into(), Value::String("pw".into()));
+        Rules::new().scrub_bound(&mut bound);
+        assert_eq!(bound.user_id.as_deref(), Some("+1 415 555 2671"));
+        assert_eq!(bound.tags, ["[API_KEY]"]);
+        assert_eq!(bound.metadata["password"], "[REDACTED]");
+    }
+}

@@ -295,3 +295,51 @@ pub(super) fn url_password(b: &[u8], i: usize) -> Option<(Range<usize>, usize)> 
     let password = start + colon + 1..at_sign;
     (!password.is_empty()).then_some((password, at_sign))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::redaction::{redact_with, Mode};
+
+    fn s(text: &str) -> String {
+        redact_with(text, Mode::SecretsOnly).into_owned()
+    }
+
+    #[test]
+    fn placeholders_of_the_new_kinds() {
+        let hex = "0123456789abcdef".repeat(2);
+        assert_eq!(s(&format!("twilio SK{hex}.")), "twilio [API_KEY].");
+        assert_eq!(
+            s(&format!("crate cio{}!", "Ab3".repeat(10) + "xy")),
+            "crate [TOKEN]!"
+        );
+        assert_eq!(
+            s("post to https://hooks.slack.com/services/T0ABCDEF/B0ABCDEFGH/abcdefghijklmnop now"),
+            "post to https://hooks.slack.com/services/[WEBHOOK] now"
+        );
+        assert_eq!(
+            s("Authorization: Basic dXNlcjpodW50ZXIy"),
+            "Authorization: Basic [BASIC_AUTH]"
+        );
+        assert_eq!(
+            s("GET https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawq/getMe"),
+            "GET https://api.telegram.org/bot[TOKEN]/getMe"
+        );
+    }
+
+    #[test]
+    fn exact_lengths_and_boundaries() {
+        let hex = "0123456789abcdef".repeat(2);
+        for text in [
+            format!("SK{hex}0"),           // 33 hex: not a Twilio key
+            format!("xSK{hex}"),           // inside a word
+            format!("dapi{}", &hex[..31]), // too short
+            "Basic dXNlcg==".to_owned(),   // `user`, no colon
+            "Basic Instinct".to_owned(),
+            "hf_transfer npm_config_cache fw_version r8_x".to_owned(),
+            "https://hooks.slack.com/services/".to_owned(),
+            "12:AAbc".to_owned(),
+        ] {
+            assert_eq!(s(&text), text);
+        }
+    }
+}
