@@ -95,7 +95,8 @@ fn clone_of_the_exchange(bencher: divan::Bencher) {
 }
 
 /// User patterns on 100 KB of chat-like text: 0, 1, 5 and 20 patterns of
-/// the kind a user adds (an id format, a project code).
+/// the kind a user adds (an id format, a project code, a host), each
+/// starting with a literal.
 #[divan::bench(args = [0, 1, 5, 20])]
 fn user_patterns(bencher: divan::Bencher, patterns: usize) {
     let lines: Vec<String> = (0..patterns)
@@ -104,6 +105,21 @@ fn user_patterns(bencher: divan::Bencher, patterns: usize) {
             1 => format!("PRJ{k}-[A-Z]{{3}}-[0-9]{{4}}"),
             _ => format!("internal{k}\\.example\\.net/[a-z0-9]+"),
         })
+        .collect();
+    let (rules, warnings) = Rules::new().with_patterns("bench", &lines.join("\n"));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let text = chat_text(100_000);
+    bencher
+        .counter(divan::counter::BytesCount::new(text.len()))
+        .bench_local(|| rules.redact(black_box(&text), Mode::All));
+}
+
+/// User patterns that start with no literal (a character class, a group):
+/// `regex-lite` runs over every byte, once per pattern.
+#[divan::bench(args = [1, 5])]
+fn user_patterns_without_literal_prefix(bencher: divan::Bencher, patterns: usize) {
+    let lines: Vec<String> = (0..patterns)
+        .map(|k| format!("[A-Z]{{2}}{k}[0-9]{{7}}"))
         .collect();
     let (rules, warnings) = Rules::new().with_patterns("bench", &lines.join("\n"));
     assert!(warnings.is_empty(), "{warnings:?}");

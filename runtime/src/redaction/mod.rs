@@ -17,22 +17,49 @@
 //! Personal data: e-mail addresses, phone numbers (international `+…` and
 //! North-American forms), US social security numbers, payment card numbers
 //! (Luhn-checked) and IPv4/IPv6 addresses. Secrets, masked in every mode:
-//! OpenAI/Anthropic keys (`sk-…`), AWS access key ids, GitHub tokens, JWTs,
-//! `Bearer` tokens and PEM private-key blocks.
+//!
+//! - token formats known by their prefix (`secrets`): OpenAI (`sk-`,
+//!   `sk-proj-`, `sk-svcacct-`, `sk-admin-`), Anthropic (`sk-ant-`),
+//!   OpenRouter (`sk-or-v1-`), Google (`AIza`), Groq (`gsk_`), xAI (`xai-`),
+//!   Hugging Face (`hf_`), Replicate (`r8_`), Perplexity (`pplx-`), Fireworks
+//!   (`fw_`), AWS access key ids (`AKIA`, `ASIA`, `ABIA`, `ACCA`, `A3T`),
+//!   GitHub (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`), GitLab
+//!   (`glpat-` and kin), npm (`npm_`), PyPI (`pypi-Ag…`), crates.io (`cio`),
+//!   Slack (`xoxb-` and kin, `xapp-`, webhook URLs), Stripe (`sk_live_`,
+//!   `rk_live_`, `sk_test_`, …), Twilio (`SK` + 32 hex), SendGrid (`SG.`),
+//!   Telegram bot tokens, Discord bot tokens and webhook URLs, Shopify
+//!   (`shpat_` and kin), Databricks (`dapi`); JWTs, `Bearer` tokens, `Basic`
+//!   credentials (base64 of `user:password`), PEM and OpenSSH private keys;
+//! - the password of a URL's userinfo (`postgres://app:…@db/app`);
+//! - values whose key names a secret (`keys`): `password: …`,
+//!   `"api_key": "…"`, `AccountKey=…;`, and URL query parameters
+//!   (`?key=`, `&sig=`, `access_token=`);
+//! - the user's patterns and key names ([`Rules`]).
 //!
 //! Matching is one left-to-right pass over the bytes, without regular
 //! expressions: only the start of a word and a few punctuation bytes (`@`,
-//! `+`, `(`, `:`, `-`) can begin a match, so most bytes cost one table lookup.
-//! A match never starts or ends inside a longer word (`[A-Za-z0-9_]`), except
-//! that `\n`, `\r` and `\t` escapes of JSON-encoded text count as separators.
-//! Non-ASCII text is never matched, so every span lies on char boundaries.
+//! `+`, `(`, `:`, `=`, `-`) can begin a match, so most bytes cost one table
+//! lookup; at a word start, its first two bytes choose the one or two token
+//! formats worth trying (the keyword pre-filter). A match never starts or
+//! ends inside a longer word (`[A-Za-z0-9_]`), except that `\n`, `\r` and
+//! `\t` escapes of JSON-encoded text count as separators, and `\"` as a
+//! quote. Non-ASCII text is never matched, so every span lies on char
+//! boundaries.
+//!
+//! For a whole record, [`Rules::scrub_record`] (what every output gets);
+//! for one string or JSON value that goes out whatever `LLM_REDACT` says
+//! (span fields, audit entries), [`scrub_secrets`] and
+//! [`scrub_secrets_json`]; for bound values, [`scrub_bound`].
 //!
 //! Known limits, chosen to keep ordinary text intact: card numbers must also
 //! start with 2–6 (the major networks; this spares millisecond timestamps);
 //! a `Bearer` "token" of fewer than 16 lowercase letters only is taken to be a
 //! word (`bearer instrument`); a 4-part version such as `1.2.3.4` is an IPv4
 //! address; phone formats outside the international `+…` and North-American
-//! ones (e.g. national `020 7946 0958`) are not detected.
+//! ones (e.g. national `020 7946 0958`) are not detected. A secret with no
+//! recognisable shape (an AWS secret access key, a random password) is found
+//! only next to a key that names it; an unquoted value ends at whitespace, so
+//! `password: correct horse` masks `correct` only.
 
 use std::borrow::Cow;
 use std::ops::Range;

@@ -18,12 +18,82 @@ use regex_lite::Regex;
 use super::{find_with_keys, keys, Kind, Mode};
 use crate::config::Config;
 
+/// A user pattern, compiled.
+#[derive(Debug, Clone)]
+struct Pattern {
+    regex: Regex,
+    /// When every match starts with a literal: the literal, and the pattern
+    /// anchored at the start of the text (see [`Pattern::find`]).
+    prefix: Option<(String, Regex)>,
+    /// The text that replaces a match.
+    placeholder: String,
+}
+
+/// The literal every match of `pattern` starts with, if it is easy to see:
+/// the characters before the first metacharacter, without the last one when
+/// a quantifier follows it; none when the pattern has an alternation.
+fn literal_prefix(pattern: &str) -> String {
+    if pattern.contains('|') {
+        return String::new();
+    }
+    let mut literal = String::new();
+    for c in pattern.chars() {
+        match c {
+            '*' | '?' | '+' | '{' => {
+                literal.pop();
+                break;
+            }
+            '\\' | '.' | '(' | ')' | '[' | ']' | '}' | '^' | '$' => break,
+            _ => literal.push(c),
+        }
+    }
+    literal
+}
+
+impl Pattern {
+    fn new(regex: Regex, pattern: &str, placeholder: String) -> Self {
+        let literal = literal_prefix(pattern);
+        let prefix = (!literal.is_empty())
+            .then(|| Regex::new(&format!("^(?:{pattern})")).ok())
+            .flatten()
+            .map(|anchored| (literal, anchored));
+        Pattern {
+            regex,
+            prefix,
+            placeholder,
+        }
+    }
+
+    /// Every match in `text`, leftmost first, as `find_iter` gives them. A
+    /// pattern that starts with a literal is tried only where the literal
+    /// occurs (a substring search, far faster than `regex-lite`'s pass over
+    /// every byte): measured in `benches/redaction.rs`.
+    fn find(&self, text: &str, out: &mut Vec<Range<usize>>) {
+        let Some((literal, anchored)) = &self.prefix else {
+            out.extend(self.regex.find_iter(text).map(|m| m.range()));
+            return;
+        };
+        let step = literal.chars().next().map_or(1, char::len_utf8);
+        let mut pos = 0;
+        while let Some(k) = text[pos..].find(literal.as_str()) {
+            let start = pos + k;
+            match anchored.find(&text[start..]) {
+                Some(m) if m.end() > 0 => {
+                    out.push(start..start + m.end());
+                    pos = start + m.end();
+                }
+                _ => pos = start + step,
+            }
+        }
+    }
+}
+
 /// The rules a scrubbing step applies: the built-in detectors plus the
 /// user's patterns and key names.
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
-    /// Compiled patterns and the text that replaces their matches.
-    patterns: Vec<(Regex, String)>,
+    /// Compiled patterns.
+    patterns: Vec<Pattern>,
     /// Extra secret key names, words written together, lowercase.
     keys: Vec<String>,
 }
@@ -101,7 +171,8 @@ impl Rules {
                         || Kind::Custom.placeholder().to_owned(),
                         |name| format!("[{}]", name.to_ascii_uppercase()),
                     );
-                    self.patterns.push((regex, placeholder));
+                    self.patterns
+                        .push(Pattern::new(regex, pattern, placeholder));
                 }
                 Err(e) => warnings.push(RulesWarning {
                     source: source.to_owned(),
@@ -180,11 +251,14 @@ impl Rules {
         if self.patterns.is_empty() {
             return spans;
         }
-        for (regex, placeholder) in &self.patterns {
+        let mut ranges = Vec::new();
+        for pattern in &self.patterns {
+            ranges.clear();
+            pattern.find(text, &mut ranges);
             spans.extend(
-                regex
-                    .find_iter(text)
-                    .map(|m| (m.range(), placeholder.as_str())),
+                ranges
+                    .drain(..)
+                    .map(|range| (range, pattern.placeholder.as_str())),
             );
         }
         spans.sort_by_key(|(range, _)| (range.start, std::cmp::Reverse(range.end)));
@@ -254,6 +328,33 @@ mod tests {
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].message.contains("empty"));
         assert_eq!(rules.redact("aaa", Mode::All), "aaa");
+    }
+
+    #[test]
+    fn literal_prefixes_find_what_the_regex_finds() {
+        assert_eq!(literal_prefix("EMP-[0-9]{6}"), "EMP-");
+        assert_eq!(literal_prefix("ab*c"), "a");
+        assert_eq!(literal_prefix("x{2}"), "");
+        assert_eq!(literal_prefix("(?i)emp"), "");
+        assert_eq!(literal_prefix("EMP|PRJ"), "");
+        assert_eq!(literal_prefix("é\\d"), "é");
+        let text = "EMP-1 EMP-123456 xEMP-654321x EMP-EMP-111111 ééé1 aaab abc";
+        for pattern in [
+            "EMP-[0-9]{6}",
+            "EMP-[0-9]+",
+            "aa*b",
+            "é\\d",
+            "ab?c",
+            "EMP-\\b",
+        ] {
+            let regex = Regex::new(pattern).unwrap();
+            let expected: Vec<Range<usize>> = regex.find_iter(text).map(|m| m.range()).collect();
+            let compiled = Pattern::new(regex, pattern, String::new());
+            assert!(compiled.prefix.is_some(), "{pattern}");
+            let mut found = Vec::new();
+            compiled.find(text, &mut found);
+            assert_eq!(found, expected, "{pattern}");
+        }
     }
 
     #[test]
