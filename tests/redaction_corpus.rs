@@ -712,3 +712,80 @@ fn no_secret_reaches_any_byte_written_with_redaction_off() {
     assert!(all.contains("jane.doe@example.com") && !all.contains("[EMAIL]"));
     assert_eq!(lines[0]["tenant_id"], "acme");
 }
+
+// ---------------------------------------------------------------------------
+// User patterns and key names from the environment.
+
+#[llm_traced(provider = "openai", model = "gpt-4o")]
+async fn internal_call(messages: Vec<Value>) -> Value {
+    json!({"id": "chatcmpl-2", "model": "gpt-4o-2024-08-06",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant",
+            "content": "Ticket PRJ-ABC-1234 is assigned to EMP-123456."}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}})
+}
+
+#[test]
+fn child_user_rules() {
+    if !is_child() {
+        return;
+    }
+    futures::executor::block_on(
+        Context::current()
+            .with_metadata("vault_ref", "vr-8842")
+            .scope(async {
+                internal_call(vec![json!({"role": "user",
+                    "content": "Who has EMP-123456? employee_pin: 4321, project PRJ-ABC-1234"})])
+                .await;
+            }),
+    );
+    assert!(llm_traced::log::flush());
+}
+
+#[test]
+fn user_patterns_and_keys_apply_everywhere_and_a_bad_line_warns_once() {
+    let temp = tempfile::tempdir().unwrap();
+    let patterns = temp.path().join("patterns.txt");
+    std::fs::write(
+        &patterns,
+        "# our formats\nemployee_id: EMP-[0-9]{6}\nPRJ-(unclosed\nPRJ-[A-Z]{3}-[0-9]{4}\n",
+    )
+    .unwrap();
+    let log = temp.path().join("calls.jsonl");
+    let out = run_child(
+        "child_user_rules",
+        &[
+            ("LLM_LOG_FILE", log.to_str().unwrap()),
+            ("LLM_LOG_PROMPTS", "1"),
+            ("LLM_LOG_RESPONSES", "1"),
+            ("LLM_DEBUG", "1"),
+            ("LLM_REDACT", "0"),
+            ("LLM_REDACT_PATTERNS", patterns.to_str().unwrap()),
+            ("LLM_REDACT_KEYS", "employee_pin, vault_ref"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("redaction pattern"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains("line 3 of") && warnings[0].contains("patterns.txt"),
+        "{}",
+        warnings[0]
+    );
+    let written = format!("{stderr}{}", std::fs::read_to_string(&log).unwrap());
+    for secret in ["EMP-123456", "PRJ-ABC-1234", "4321", "vr-8842"] {
+        assert!(!written.contains(secret), "{secret} reached an output");
+    }
+    let line = &json_lines(&log)[0];
+    assert_eq!(
+        line["messages"][0]["content"],
+        "Who has [EMPLOYEE_ID]? employee_pin: [REDACTED], project [REDACTED]"
+    );
+    assert_eq!(line["metadata"]["vault_ref"], "[REDACTED]");
+    assert_eq!(
+        line["response"]["text"],
+        "Ticket [REDACTED] is assigned to [EMPLOYEE_ID]."
+    );
+}
