@@ -341,6 +341,7 @@ pub fn formats() -> Vec<(&'static str, fn(&mut Rng) -> Case)> {
 pub const EMBEDDINGS: &[&str] = &[
     "prose",
     "json-escaped",
+    "json-escaped twice",
     "double-quoted",
     "single-quoted",
     "url",
@@ -355,6 +356,10 @@ pub fn embed(how: &str, text: &str) -> String {
     match how {
         "prose" => format!("Here is what I pasted {text} and the build still fails."),
         "json-escaped" => serde_json::to_string(&format!("line one\n{text}\nline two")).unwrap(),
+        "json-escaped twice" => {
+            let once = serde_json::to_string(&format!("line one\n{text}\nline two")).unwrap();
+            serde_json::to_string(&format!("{{\"body\": {once}}}")).unwrap()
+        }
         "double-quoted" => format!("the value \"{text}\" was rejected"),
         "single-quoted" => format!("set it to '{text}' then"),
         "url" => format!("GET https://api.example.com/v1/{text}/status?ok=1 failed"),
@@ -421,10 +426,16 @@ pub fn near_misses(rng: &mut Rng) -> Vec<String> {
     misses
 }
 
-/// Whether `output` still holds `secret`, raw or JSON-escaped.
+/// `text` JSON-escaped, without the quotes.
+fn escape(text: &str) -> String {
+    let quoted = serde_json::to_string(text).unwrap();
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
+/// Whether `output` still holds `secret`, raw or JSON-escaped once or twice.
 fn leaks(output: &str, secret: &str) -> bool {
-    let escaped = serde_json::to_string(secret).unwrap();
-    output.contains(secret) || output.contains(&escaped[1..escaped.len() - 1])
+    let once = escape(secret);
+    output.contains(secret) || output.contains(&once) || output.contains(&escape(&once))
 }
 
 const ROUNDS: usize = 25;

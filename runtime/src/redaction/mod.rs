@@ -581,7 +581,7 @@ fn key_before(b: &[u8], i: usize) -> Option<(&str, bool, bool)> {
     let quoted = k > 0 && matches!(b[k - 1], b'"' | b'\'');
     if quoted {
         k -= 1;
-        if k > 0 && b[k - 1] == b'\\' {
+        while k > 0 && b[k - 1] == b'\\' {
             k -= 1;
         }
     }
@@ -609,12 +609,12 @@ fn key_before(b: &[u8], i: usize) -> Option<(&str, bool, bool)> {
 /// a closing quote. `None` for an empty value, an object or array (walked,
 /// not blanked), or `null`/`true`/`false`.
 fn value_at(b: &[u8], v: usize, quoted_key: bool) -> Option<(usize, usize, usize)> {
-    let quote: &[u8] = if starts(b, v, b"\\\"") {
-        b"\\\""
-    } else if matches!(at(b, v), b'"' | b'\'') {
-        &b[v..v + 1]
-    } else {
-        b""
+    // A quote, escaped once (`\"`) or more (`\\\"`) in JSON-escaped text.
+    let backslashes = run(b, v, |c| c == b'\\').min(16);
+    let quote: &[u8] = match at(b, v + backslashes) {
+        b'"' => &b[v..v + backslashes + 1],
+        b'\'' if backslashes == 0 => &b[v..v + 1],
+        _ => b"",
     };
     if !quote.is_empty() {
         let start = v + quote.len();
@@ -635,7 +635,11 @@ fn value_at(b: &[u8], v: usize, quoted_key: bool) -> Option<(usize, usize, usize
         let stop = c.is_ascii_whitespace()
             || matches!(c, b'"' | b'\'' | b',' | b';' | b'&')
             || (quoted_key && matches!(c, b'}' | b']'))
-            || (c == b'\\' && matches!(at(b, end + 1), b'n' | b'r' | b't' | b'"' | b'u' | b'/'));
+            || (c == b'\\'
+                && matches!(
+                    at(b, end + 1),
+                    b'n' | b'r' | b't' | b'"' | b'u' | b'/' | b'\\'
+                ));
         if stop {
             break;
         }
