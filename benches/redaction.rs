@@ -47,6 +47,20 @@ fn all_detectors(bencher: divan::Bencher, len: usize) {
         .bench_local(|| redact_with(black_box(&text), Mode::All));
 }
 
+/// A tool's JSON result: a `:` every few bytes, each a key to look at.
+#[divan::bench(args = [Mode::All, Mode::SecretsOnly])]
+fn json_tool_result_100kb(bencher: divan::Bencher, mode: Mode) {
+    let row = r#"{"id": 1234, "name": "Widget", "price": 9.99, "in_stock": true, "tags": ["a", "b"], "updated_at": "2024-05-17T10:30:00Z", "max_tokens": 4096, "token_count": 12},"#;
+    let mut text = String::from("[");
+    while text.len() < 100_000 {
+        text.push_str(row);
+    }
+    text.push_str("{}]");
+    bencher
+        .counter(divan::counter::BytesCount::new(text.len()))
+        .bench_local(|| redact_with(black_box(&text), mode));
+}
+
 #[divan::bench(args = [1_000, 100_000])]
 fn secrets_only(bencher: divan::Bencher, len: usize) {
     let text = chat_text(len);

@@ -489,7 +489,7 @@ impl Scanner<'_> {
             return None;
         }
         let (key, quoted_key, query) = key_before(b, i)?;
-        if !keys::is_secret_name(key, self.extra_keys, query) {
+        if !keys::is_secret_ascii(key, self.extra_keys, query) {
             return None;
         }
         let v = i + 1 + run(b, i + 1, |c| c == b' ' || c == b'\t');
@@ -571,7 +571,7 @@ impl Scanner<'_> {
 /// `'`, or `\"`) skipped, then up to 64 bytes of `[A-Za-z0-9_.-]`. Returns
 /// the key, whether it was quoted, and whether it is a URL query parameter
 /// (`?key=`, `&sig=`).
-fn key_before(b: &[u8], i: usize) -> Option<(&str, bool, bool)> {
+fn key_before(b: &[u8], i: usize) -> Option<(&[u8], bool, bool)> {
     let mut k = i;
     let mut blanks = 0;
     while k > 0 && blanks < 4 && matches!(b[k - 1], b' ' | b'\t') {
@@ -600,7 +600,7 @@ fn key_before(b: &[u8], i: usize) -> Option<(&str, bool, bool)> {
     if start > 0 && b[start - 1] == b'\\' && matches!(b[start], b'n' | b'r' | b't') {
         start += 1;
     }
-    let key = std::str::from_utf8(&b[start..k]).ok()?;
+    let key = &b[start..k];
     let query = b[i] == b'=' && start > 0 && matches!(b[start - 1], b'?' | b'&');
     Some((key, quoted, query))
 }
