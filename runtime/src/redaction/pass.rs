@@ -71,6 +71,7 @@ impl Rules {
             &mut record.user_id,
             &mut record.session_id,
             &mut record.tenant_id,
+            &mut record.http_request_id,
         ]
         .into_iter()
         .flatten()
