@@ -10,7 +10,8 @@
 
 use std::ops::Range;
 
-use super::{at, is_key, is_word, run, starts, Kind};
+use super::scanner::{at, boundary_before, is_key, is_token, is_word, run, starts};
+use super::Kind;
 
 fn alnum(c: u8) -> bool {
     c.is_ascii_alphanumeric()
@@ -212,7 +213,7 @@ pub(super) fn telegram(b: &[u8], colon: usize) -> Option<Range<usize>> {
     let start = colon - digits;
     // In the Bot API's URLs the token follows `/bot`: `…/bot123456:AA…/getMe`.
     let after_bot = b[..start].ends_with(b"/bot");
-    let bounded = super::boundary_before(b, start) || after_bot;
+    let bounded = boundary_before(b, start) || after_bot;
     if !(5..=16).contains(&digits) || !bounded || at(b, colon + 1) != b'A' {
         return None;
     }
@@ -294,6 +295,89 @@ pub(super) fn url_password(b: &[u8], i: usize) -> Option<(Range<usize>, usize)> 
     let colon = b[start..at_sign].iter().position(|&c| c == b':')?;
     let password = start + colon + 1..at_sign;
     (!password.is_empty()).then_some((password, at_sign))
+}
+
+/// `ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_` and 36+ alphanumerics, or `github_pat_`
+/// and 22+ word characters.
+pub(super) fn github_token(b: &[u8], i: usize) -> Option<(Range<usize>, Kind)> {
+    let end = if starts(b, i, b"github_pat_") {
+        let n = run(b, i + 11, is_word);
+        (n >= 22).then_some(i + 11 + n)?
+    } else if starts(b, i, b"gh")
+        && matches!(at(b, i + 2), b'p' | b'o' | b'u' | b's' | b'r')
+        && at(b, i + 3) == b'_'
+    {
+        let n = run(b, i + 4, |c| c.is_ascii_alphanumeric());
+        (n >= 36 && !is_word(at(b, i + 4 + n))).then_some(i + 4 + n)?
+    } else {
+        return None;
+    };
+    Some((i..end, Kind::GithubToken))
+}
+
+/// `AKIA`, `ASIA`, `ABIA`, `ACCA` or `A3T` and one more, then exactly 16
+/// uppercase letters or digits.
+pub(super) fn aws_key(b: &[u8], i: usize) -> Option<(Range<usize>, Kind)> {
+    let prefix = [&b"AKIA"[..], b"ASIA", b"ABIA", b"ACCA"]
+        .iter()
+        .any(|p| starts(b, i, p))
+        || (starts(b, i, b"A3T")
+            && (at(b, i + 3).is_ascii_uppercase() || at(b, i + 3).is_ascii_digit()));
+    if !prefix {
+        return None;
+    }
+    let n = run(b, i + 4, |c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    (n == 16 && !is_word(at(b, i + 20))).then_some((i..i + 20, Kind::AwsAccessKey))
+}
+
+/// `Bearer`, blanks, then a token of 8+ characters: only the token is masked.
+pub(super) fn bearer(b: &[u8], i: usize) -> Option<(Range<usize>, Kind)> {
+    let is_bearer = |k: usize| {
+        b.get(k..k + 6)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"bearer"))
+    };
+    if !is_bearer(i) {
+        return None;
+    }
+    let start = i + 6 + run(b, i + 6, |c| c == b' ' || c == b'\t');
+    let mut end = start + run(b, start, is_token);
+    if let Some(k) = b[start..end].windows(5).position(|w| w == b"-----") {
+        end = start + k; // `Bearer x=-----BEGIN …`: a PEM block is no token
+    }
+    if end >= start + 6 && is_bearer(end - 6) && matches!(at(b, end), b' ' | b'\t') {
+        end -= 6; // `bearer x=Bearer <token>`: the second one starts over
+    }
+    while end > start && b[end - 1] == b'.' {
+        end -= 1; // the full stop of a sentence
+    }
+    let token = &b[start..end];
+    let word = token.len() < 16 && token.iter().all(u8::is_ascii_lowercase);
+    let valid = start > i + 6 && token.len() >= 8 && !word;
+    valid.then_some((start..end, Kind::BearerToken))
+}
+
+/// A PEM private-key block starting at `i`; the end of the text if unterminated.
+pub(super) fn private_key(b: &[u8], i: usize) -> Option<usize> {
+    const BEGIN: &[u8] = b"-----BEGIN ";
+    if !starts(b, i, BEGIN) {
+        return None;
+    }
+    let label_start = i + BEGIN.len();
+    let label_len = b[label_start..].iter().take(40).position(|&c| c == b'-')?;
+    let label = &b[label_start..label_start + label_len];
+    let after = label_start + label_len;
+    if !label.ends_with(b"PRIVATE KEY") || !starts(b, after, b"-----") {
+        return None;
+    }
+    let mut p = after + 5;
+    while let Some(k) = b[p..].windows(9).position(|w| w == b"-----END ") {
+        let q = p + k + 9;
+        if starts(b, q, label) && starts(b, q + label_len, b"-----") {
+            return Some(q + label_len + 5);
+        }
+        p = q;
+    }
+    Some(b.len())
 }
 
 #[cfg(test)]
