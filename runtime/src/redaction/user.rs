@@ -358,6 +358,41 @@ mod tests {
     }
 
     #[test]
+    fn from_config_reads_the_file_the_builder_and_the_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("patterns.txt");
+        std::fs::write(&file, "ticket: TCK-[0-9]{4}\n").unwrap();
+        let config = Config::default()
+            .redact_patterns_file(&file)
+            .redact_pattern("ZZ[0-9]{2}")
+            .redact_pattern("bad(")
+            .redact_key("vault-ref");
+        let (rules, warnings) = Rules::from_config(&config);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(
+            warnings[0].to_string(),
+            format!(
+                "llm-traced: ignoring the redaction pattern on line 2 of Config::redact_pattern: {}",
+                warnings[0].message
+            )
+        );
+        assert_eq!(
+            rules.redact("TCK-1234 ZZ42 vault_ref=abc", Mode::SecretsOnly),
+            "[TICKET] [REDACTED] vault_ref=[REDACTED]"
+        );
+        let missing = Config::default().redact_patterns_file(dir.path().join("none.txt"));
+        let (_, warnings) = Rules::from_config(&missing);
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0]
+                .to_string()
+                .contains("cannot read the redaction patterns in"),
+            "{}",
+            warnings[0]
+        );
+    }
+
+    #[test]
     fn extra_keys() {
         let rules = Rules::new().with_keys(["employee-pin"]);
         assert!(rules.is_secret_key("EmployeePin"));
