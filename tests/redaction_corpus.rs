@@ -305,7 +305,15 @@ pub fn formats() -> Vec<(&'static str, fn(&mut Rng) -> Case)> {
         }),
         ("credential query parameter", |r| {
             let value = r.chars_in(ALNUM, 16, 40);
-            let name = r.pick(&["key", "api_key", "access_token", "sig", "token", "apikey"]);
+            let name = r.pick(&[
+                "key",
+                "api_key",
+                "access_token",
+                "sig",
+                "token",
+                "apikey",
+                "X-Amz-Signature",
+            ]);
             let url = format!("https://api.example.com/v1/items?page=2&{name}={value}&sort=asc");
             around(url, value)
         }),
@@ -416,6 +424,7 @@ pub fn near_misses(rng: &mut Rng) -> Vec<String> {
         "the SKU is SK-1234",
         "dapi and pypi-server",
         "Send SIGTERM and wait",
+        "signature: Best regards, Jane",
     ]
     .iter()
     .map(|s| s.to_string())

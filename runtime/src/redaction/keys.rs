@@ -33,12 +33,12 @@ pub const SECRET_NAMES: &[&str] = &[
     "sessiontoken",
     "accountkey",
     "sharedaccesskey",
-    "signature",
     "connectionstring",
 ];
 
-/// Extra names that are secret as URL query parameters (`?key=…`, `&sig=…`).
-const QUERY_NAMES: &[&str] = &["key", "sig", "code"];
+/// Extra names that are secret as URL query parameters (`?key=…`, `&sig=…`,
+/// `X-Amz-Signature=…`); in text, `key:` and `signature:` are usually prose.
+const QUERY_NAMES: &[&str] = &["key", "sig", "signature", "code"];
 
 /// Words that, right after a secret name, make the value a fact about the
 /// secret: `token_count`, `password_reset`, `secret_name`, `api_key_env`.

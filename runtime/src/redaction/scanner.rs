@@ -445,7 +445,9 @@ pub(super) fn value_at(b: &[u8], v: usize, quoted_key: bool) -> Option<(usize, u
         end -= 1;
     }
     let value = &b[start..end];
-    let literal = [&b"null"[..], b"true", b"false"].contains(&value);
+    // `auth: Authorization: …`: a word ending in `:` is the next key.
+    let key = quote.is_empty() && value.ends_with(b":");
+    let literal = key || [&b"null"[..], b"true", b"false"].contains(&value);
     let structured = matches!(at(b, start), b'{' | b'[');
     (!value.is_empty() && !literal && !structured).then_some((start, end, end))
 }

@@ -459,3 +459,14 @@ fn inserted_personal_data_never_survives() {
         assert!(!out.contains(sample), "round {round}: {text:?} -> {out:?}");
     }
 }
+
+#[test]
+fn a_value_that_is_the_next_key_is_not_masked() {
+    assert_eq!(
+        redact_with(
+            "auth: Authorization: Basic dXNlcjpwYXNzd29yZA==",
+            Mode::SecretsOnly
+        ),
+        "auth: Authorization: Basic [BASIC_AUTH]"
+    );
+}
