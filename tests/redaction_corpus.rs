@@ -158,11 +158,37 @@ async fn leaky_call(
         "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}}))
 }
 
+/// Writes every `tracing` event's fields to stderr, one line per event, so
+/// that the parent sees the events among the bytes written. (Span fields
+/// are left out here: the ones set when a call starts are the call
+/// pipeline's to scrub.)
+struct EventsToStderr;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for EventsToStderr {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Fields(String);
+        impl tracing::field::Visit for Fields {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!(" {}={value:?}", field.name()));
+            }
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                self.0.push_str(&format!(" {}={value}", field.name()));
+            }
+        }
+        let mut fields = Fields(String::new());
+        event.record(&mut fields);
+        eprintln!("EVENT{}", fields.0);
+    }
+}
+
 #[test]
 fn child_leaky_calls() {
     if !is_child() {
         return;
     }
+    use tracing_subscriber::layer::SubscriberExt;
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(EventsToStderr))
+        .unwrap();
     let secrets = run_secrets();
     let (tag, metadata_key, user) = bound_secrets();
     let prose: String = secrets
@@ -258,6 +284,8 @@ fn assert_no_secret_in(all: &str) {
 fn no_secret_reaches_any_byte_written_with_every_output_on() {
     let (all, lines) = everything_written(&[]);
     assert_no_secret_in(&all);
+    let events = all.lines().filter(|l| l.starts_with("EVENT")).count();
+    assert!(events >= 2, "the tracing events were seen: {events}");
     // What the user sees instead: the shape is kept.
     let first = &lines[0];
     assert_eq!(first["metadata"]["api_key"], "[REDACTED]", "{first}");
