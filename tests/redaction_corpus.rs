@@ -90,6 +90,44 @@ fn no_near_miss_is_masked_in_any_embedding() {
     assert!(masked.is_empty(), "masked:\n{}", masked.join("\n"));
 }
 
+/// Every format among random words and separators (some of them the
+/// scanner's own triggers: `=`, `: `, `\n`, quotes, `Bearer`, `password`).
+#[test]
+fn inserted_among_random_words_no_secret_survives() {
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let words: Vec<&str> = "the model said café 2024-01-15 v1.2.3 $1,234.56 std::io::Error @bob \
+                            order 1234567890 → e s g A key token password Bearer basic \
+                            https:// 10:30 a@b.co 555-123-4567 - -- == => x= y: \\ {} []"
+        .split(' ')
+        .collect();
+    let separators = [
+        " ", "\n", ", ", "\t", " \"", "\" ", "=", ": ", "(", ")", "'", r"\n", ". ", "/", "?", "&",
+        ";", "<", ">",
+    ];
+    let formats = formats();
+    let mut failures = Vec::new();
+    for round in 0..4000 {
+        let (name, generate) = &formats[round % formats.len()];
+        let case = generate(&mut rng);
+        let mut parts: Vec<&str> = (0..rng.below(30)).map(|_| rng.pick(&words)).collect();
+        parts.insert(rng.below(parts.len() + 1), &case.text);
+        let mut text = String::new();
+        for (k, part) in parts.iter().enumerate() {
+            if k > 0 {
+                text.push_str(rng.pick(&separators));
+            }
+            text.push_str(part);
+        }
+        for mode in [Mode::All, Mode::SecretsOnly] {
+            let out = redact_with(&text, mode);
+            if leaks(&out, &case.secret) && failures.len() < 10 {
+                failures.push(format!("{name} / {mode:?}: {text:?}\n  -> {out:?}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn named_values_keep_the_shape_and_schemas_stay() {
     assert_eq!(

@@ -257,7 +257,17 @@ impl Scanner<'_> {
     /// Secrets at a `:`: a URL's password, a Telegram bot token, `key: value`.
     fn colon(&mut self, i: usize) -> Option<usize> {
         let b = self.b;
-        if let Some((password, at_sign)) = secrets::url_password(b, i) {
+        if let Some((user_start, password, at_sign)) = secrets::url_password(b, i) {
+            // The user part is scanned on its own: it may hold a token too.
+            let user = std::str::from_utf8(&b[user_start..password.start - 1]).unwrap_or("");
+            let mode = if self.pii {
+                Mode::All
+            } else {
+                Mode::SecretsOnly
+            };
+            for (range, kind) in find_with_keys(user, mode, self.extra_keys) {
+                self.push(user_start + range.start..user_start + range.end, kind);
+            }
             self.push(password, Kind::Password);
             return Some(at_sign + 1);
         }
@@ -301,8 +311,18 @@ impl Scanner<'_> {
             }
             let credentials = scheme_end + 1 + run(b, scheme_end + 1, |c| c == b' ');
             let (cstart, cend, resume) = value_at(b, credentials, quoted_key)?;
+            let again = schemes
+                .iter()
+                .any(|s| b[cstart..cend].eq_ignore_ascii_case(s));
+            if again && at(b, cend) == b' ' {
+                return Some(cstart); // `Bearer bearer <token>`: from the second one
+            }
             self.push(cstart..cend, Kind::NamedSecret);
             return Some(resume);
+        }
+        // `password: -----BEGIN … PRIVATE KEY-----`: the whole block.
+        if let Some(block_end) = private_key(b, start) {
+            return Some(self.push(start..block_end, Kind::PrivateKey));
         }
         let before = self.spans.len();
         if boundary_before(b, start) && self.at_word(start).is_some() {
@@ -427,8 +447,12 @@ pub(super) fn value_at(b: &[u8], v: usize, quoted_key: bool) -> Option<(usize, u
     let mut end = start;
     while end < b.len() {
         let c = b[end];
+        // Also before the next `key: ` and before a PEM block, so that
+        // neither is swallowed by this value.
         let stop = c.is_ascii_whitespace()
             || matches!(c, b'"' | b'\'' | b',' | b';' | b'&')
+            || (c == b':' && matches!(at(b, end + 1), b' ' | b'\t' | b'\n' | b'\r' | 0))
+            || (c == b'-' && starts(b, end, b"-----BEGIN "))
             || (quoted_key && matches!(c, b'}' | b']'))
             || (c == b'\\'
                 && matches!(
@@ -444,10 +468,23 @@ pub(super) fn value_at(b: &[u8], v: usize, quoted_key: bool) -> Option<(usize, u
     while end > start && b[end - 1] == b'.' {
         end -= 1;
     }
+    // `token=x(Bearer <token>`: the value stops before a scheme word that
+    // starts credentials of its own, so that the scanner still sees them.
+    if at(b, end) == b' ' {
+        let word = b[start..end]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .count();
+        let scheme = &b[end - word..end];
+        if word < end - start
+            && (scheme.eq_ignore_ascii_case(b"bearer") || scheme.eq_ignore_ascii_case(b"basic"))
+        {
+            end -= word;
+        }
+    }
     let value = &b[start..end];
-    // `auth: Authorization: …`: a word ending in `:` is the next key.
-    let key = quote.is_empty() && value.ends_with(b":");
-    let literal = key || [&b"null"[..], b"true", b"false"].contains(&value);
+    let literal = [&b"null"[..], b"true", b"false"].contains(&value);
     let structured = matches!(at(b, start), b'{' | b'[');
     (!value.is_empty() && !literal && !structured).then_some((start, end, end))
 }

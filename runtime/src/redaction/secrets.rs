@@ -232,7 +232,9 @@ pub(super) fn basic(b: &[u8], i: usize) -> Option<(Range<usize>, Kind)> {
     let n = run(b, start, |c| alnum(c) || matches!(c, b'+' | b'/'));
     let pad = run(b, start + n, |c| c == b'=').min(2);
     let end = start + n + pad;
-    let valid = n >= 4 && !is_word(at(b, end)) && decodes_to_credentials(&b[start..end]);
+    // Padding ends the credentials whatever follows (`…==Bearer`).
+    let bounded = pad > 0 || !is_word(at(b, end));
+    let valid = n >= 4 && bounded && decodes_to_credentials(&b[start..end]);
     valid.then_some((start..end, Kind::BasicCredentials))
 }
 
@@ -267,8 +269,9 @@ fn decodes_to_credentials(text: &[u8]) -> bool {
 
 /// The password in a URL's userinfo, for the `:` at `i` that follows the
 /// scheme (`https://user:password@host`, also JSON-escaped `https:\/\/…`).
-/// Returns the password's range and the `@` after it.
-pub(super) fn url_password(b: &[u8], i: usize) -> Option<(Range<usize>, usize)> {
+/// Returns where the userinfo starts, the password's range and the `@`
+/// after it.
+pub(super) fn url_password(b: &[u8], i: usize) -> Option<(usize, Range<usize>, usize)> {
     let start = if starts(b, i, b"://") {
         i + 3
     } else if starts(b, i, br":\/\/") {
@@ -294,7 +297,7 @@ pub(super) fn url_password(b: &[u8], i: usize) -> Option<(Range<usize>, usize)> 
     }
     let colon = b[start..at_sign].iter().position(|&c| c == b':')?;
     let password = start + colon + 1..at_sign;
-    (!password.is_empty()).then_some((password, at_sign))
+    (!password.is_empty()).then_some((start, password, at_sign))
 }
 
 /// `ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_` and 36+ alphanumerics, or `github_pat_`
@@ -343,6 +346,15 @@ pub(super) fn bearer(b: &[u8], i: usize) -> Option<(Range<usize>, Kind)> {
     let mut end = start + run(b, start, is_token);
     if let Some(k) = b[start..end].windows(5).position(|w| w == b"-----") {
         end = start + k; // `Bearer x=-----BEGIN …`: a PEM block is no token
+    }
+    // `Bearer db_password=$ecret`: a secret's key and its value, for the
+    // key-name rule to see (a token's `=` is padding at its end).
+    let key = b[start..end].strip_suffix(b"=").unwrap_or(b"");
+    let identifier = key
+        .iter()
+        .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
+    if end < b.len() && identifier && super::keys::is_secret_ascii(key, &[], false) {
+        return None;
     }
     if end >= start + 6 && is_bearer(end - 6) && matches!(at(b, end), b' ' | b'\t') {
         end -= 6; // `bearer x=Bearer <token>`: the second one starts over
