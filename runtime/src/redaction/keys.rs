@@ -33,6 +33,10 @@ pub const SECRET_NAMES: &[&str] = &[
     "sessiontoken",
     "accountkey",
     "sharedaccesskey",
+    "signingkey",
+    "encryptionkey",
+    "masterkey",
+    "passcode",
     "connectionstring",
 ];
 
@@ -330,6 +334,9 @@ mod tests {
             "credentials",
             "Cookie",
             "Set-Cookie",
+            "signing_key",
+            "MASTER_KEY",
+            "passcode",
             "pwd",
             "passwd",
             "token",
@@ -361,6 +368,10 @@ mod tests {
             "user_id",
             "tenant_id",
             "oauth",
+            "public_key",
+            "primary_key",
+            "aws_access_key_id",
+            "private_key_id",
             "name",
             "",
         ] {
@@ -389,6 +400,14 @@ mod tests {
         }
         // Non-ASCII keys take the allocating path and agree.
         assert!(secret("clé_password") && !secret("clé_token_count"));
+    }
+
+    #[test]
+    fn every_name_passes_the_prefilter() {
+        for name in SECRET_NAMES {
+            assert!(prefilter(name.as_bytes(), &[], false), "{name}");
+            assert!(secret(name), "{name}");
+        }
     }
 
     #[test]
