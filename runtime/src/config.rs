@@ -19,6 +19,8 @@
 //! | `LLM_COST_BUDGET_USD` | none | one ERROR event `llm_budget_exceeded` when the process's cost passes it |
 //! | `LLM_PRICING_FILE` | none | JSON price table that overrides and extends the built-in one |
 //! | `LLM_REDACT` | on | mask personal data in recorded content (secrets are masked always) |
+//! | `LLM_REDACT_PATTERNS` | none | a file of extra patterns to mask, one regular expression a line (`name: regex` names it) |
+//! | `LLM_REDACT_KEYS` | none | extra secret key names, comma-separated |
 //! | `LLM_MAX_CONTENT_CHARS` | `8000` | longest content field in a log line |
 //! | `LLM_SAMPLE_RATE` | `1` | share of traces whose content the log keeps (metadata always) |
 //! | `LLM_AUDIT_FILE` | none | the process-wide audit log, a JSON-lines file ([`AuditSettings`]) |
@@ -127,6 +129,14 @@ pub struct Config {
     /// Mask personal data in recorded content (`LLM_REDACT`); secrets are
     /// masked whatever this says.
     pub redact: bool,
+    /// A file of extra patterns masked everywhere secrets are
+    /// (`LLM_REDACT_PATTERNS`): one regular expression a line, `name: regex`
+    /// to name it. See `redaction::Rules`.
+    pub redact_patterns_file: Option<PathBuf>,
+    /// Extra patterns given in code, same syntax as a line of the file.
+    pub redact_patterns: Vec<String>,
+    /// Extra secret key names (`LLM_REDACT_KEYS`, comma-separated).
+    pub redact_keys: Vec<String>,
     /// Longest content field in a log line, in characters (`LLM_MAX_CONTENT_CHARS`).
     pub max_content_chars: usize,
     /// Share of traces whose content the log keeps, in [0, 1] (`LLM_SAMPLE_RATE`).
@@ -155,6 +165,9 @@ impl Default for Config {
             cost_budget_usd: None,
             pricing_file: None,
             redact: true,
+            redact_patterns_file: None,
+            redact_patterns: Vec::new(),
+            redact_keys: Vec::new(),
             max_content_chars: DEFAULT_MAX_CONTENT_CHARS,
             sample_rate: 1.0,
         }
@@ -355,6 +368,21 @@ impl Config {
         read("LLM_PRICING_FILE", "a file path", &mut |v| {
             set(&mut config.pricing_file, path(v).map(Some))
         });
+        read("LLM_REDACT_PATTERNS", "a file path", &mut |v| {
+            set(&mut config.redact_patterns_file, path(v).map(Some))
+        });
+        read("LLM_REDACT_KEYS", "comma-separated key names", &mut |v| {
+            let names: Vec<String> = v
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect();
+            set(
+                &mut config.redact_keys,
+                (!names.is_empty()).then_some(names),
+            )
+        });
         read("LLM_LOG_DEFAULT_TENANT", "a name", &mut |v| {
             set(
                 &mut config.log_default_tenant,
@@ -526,6 +554,25 @@ impl Config {
         self
     }
 
+    /// Sets [`redact_patterns_file`](Config::redact_patterns_file).
+    pub fn redact_patterns_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.redact_patterns_file = Some(path.into());
+        self
+    }
+
+    /// Adds a pattern to mask (`name: regex` names it), as a line of
+    /// [`redact_patterns_file`](Config::redact_patterns_file) would.
+    pub fn redact_pattern(mut self, pattern: impl Into<String>) -> Self {
+        self.redact_patterns.push(pattern.into());
+        self
+    }
+
+    /// Adds a secret key name (any spelling: `employee_pin`, `EmployeePin`).
+    pub fn redact_key(mut self, name: impl Into<String>) -> Self {
+        self.redact_keys.push(name.into());
+        self
+    }
+
     /// Sets [`max_content_chars`](Config::max_content_chars).
     pub fn max_content_chars(mut self, chars: usize) -> Self {
         self.max_content_chars = chars;
@@ -659,6 +706,8 @@ mod tests {
             ("LLM_COST_BUDGET_USD", "$12.50"),
             ("LLM_SAMPLE_RATE", "0.25"),
             ("LLM_REDACT", "false"),
+            ("LLM_REDACT_PATTERNS", "/etc/llm/patterns.txt"),
+            ("LLM_REDACT_KEYS", "employee_pin, pin ,"),
             ("LLM_MAX_CONTENT_CHARS", "100"),
         ]));
         assert!(warnings.is_empty(), "{warnings:?}");
@@ -672,6 +721,11 @@ mod tests {
         assert_eq!(config.cost_budget_usd, Some(12.5));
         assert_eq!(config.sample_rate, 0.25);
         assert!(!config.redact);
+        assert_eq!(
+            config.redact_patterns_file,
+            Some(PathBuf::from("/etc/llm/patterns.txt"))
+        );
+        assert_eq!(config.redact_keys, ["employee_pin", "pin"]);
         assert_eq!(config.max_content_chars, 100);
         assert!(config.any_output());
     }

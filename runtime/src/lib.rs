@@ -28,7 +28,6 @@ pub mod otel;
 pub mod pricing;
 pub mod record;
 pub mod redaction;
-mod redaction_pass;
 #[cfg(feature = "subscriber")]
 pub mod subscriber;
 mod text;

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use crate::config::Config;
 use crate::pricing;
 use crate::record::CallRecord;
-use crate::redaction::{redact_with, Mode};
+use crate::redaction::Rules;
 
 /// The post-processing that runs on the caller's thread: everything but the
 /// content's scrubbing. `site_key` identifies the call site (for retries);
@@ -40,62 +40,23 @@ pub(crate) fn post_process(
     levels::assess(record, config, price, site_key, refused);
 }
 
-/// Secrets masked in one piece of metadata (a bound value, an error text):
-/// secrets only, since ids are what filters and per-tenant files are keyed
-/// by, and e-mail-like or numeric text there is usually an identifier.
+/// Secrets masked in one piece of metadata (a bound value set on a span
+/// when the call starts): secrets only, since ids are what filters and
+/// per-tenant files are keyed by.
 pub(crate) fn scrub_secrets(text: &str) -> Cow<'_, str> {
-    redact_with(text, Mode::SecretsOnly)
-}
-
-fn scrub_in_place(text: &mut String) {
-    if let Cow::Owned(masked) = scrub_secrets(text) {
-        *text = masked;
-    }
+    crate::redaction::scrub_secrets(text)
 }
 
 /// Secrets masked in the record's metadata: the error text and its
 /// diagnosis, and the bound context (user, session, tenant, tags, metadata).
 fn scrub_metadata(record: &mut CallRecord) {
-    if let Some(error) = &mut record.error {
-        scrub_in_place(&mut error.message);
-        if let Some(d) = &mut error.diagnosis {
-            scrub_in_place(&mut d.message);
-        }
-    }
-    for text in [
-        &mut record.user_id,
-        &mut record.session_id,
-        &mut record.tenant_id,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        scrub_in_place(text);
-    }
-    for tag in &mut record.tags {
-        scrub_in_place(tag);
-    }
-    for value in record.metadata.values_mut() {
-        crate::text::map_json_strings(value, &mut scrub_in_place);
-    }
+    Rules::global().scrub_metadata(record);
 }
 
 /// The content masked: prompts, the request, responses and tool-call
-/// arguments.
+/// arguments (personal data too unless `LLM_REDACT=false`).
 pub(crate) fn scrub_content(record: &mut CallRecord, config: Option<&Config>) {
-    crate::redaction_pass::apply(record, config);
-    if let Some(request) = &mut record.request {
-        let mode = if config.is_none_or(|c| c.redact) {
-            Mode::All
-        } else {
-            Mode::SecretsOnly
-        };
-        crate::text::map_json_strings(request, &mut |text: &mut String| {
-            if let Cow::Owned(masked) = redact_with(text, mode) {
-                *text = masked;
-            }
-        });
-    }
+    Rules::global().scrub_content(record, crate::redaction::pass::content_mode(config));
 }
 
 /// The response's content removed, for calls whose outputs keep none of it
