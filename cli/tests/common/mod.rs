@@ -111,3 +111,4 @@ pub fn tempdir() -> tempfile::TempDir {
 }
 
 pub mod server;
+pub mod webdriver;

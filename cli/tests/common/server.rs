@@ -180,9 +180,36 @@ pub fn request(
     stream
         .write_all(req.as_bytes())
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
+    let raw = read_response(&mut stream);
     parse(&raw).unwrap_or_else(|| panic!("not an HTTP response: {}", String::from_utf8_lossy(&raw)))
+}
+
+/// Reads one response: to its `Content-Length`, to its last chunk, or to the
+/// end of the connection (some servers keep it open despite `close`).
+fn read_response(stream: &mut TcpStream) -> Vec<u8> {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        if let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+            let body = &raw[split + 4..];
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if length.is_some_and(|n| body.len() >= n) {
+                break;
+            }
+            if head.contains("transfer-encoding: chunked") && body.ends_with(b"0\r\n\r\n") {
+                break;
+            }
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+    }
+    raw
 }
 
 fn parse(raw: &[u8]) -> Option<Response> {
@@ -293,5 +320,69 @@ impl Events {
             }
         }
         out
+    }
+}
+
+// The fixture shared by the server and browser tests.
+
+use crate::common::{record, write_conversation};
+use serde_json::json;
+
+pub const T1: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+pub const T2: &str = "5c0a3e0d1c2b4a5f8e7d6c5b4a392817";
+pub const T3: &str = "6d1b4f1e2d3c5b6a9f8e7d6c5b4a3928";
+
+pub fn rid(n: u32) -> String {
+    format!("01a21c54-0000-7000-8000-{n:012}")
+}
+
+/// Six calls: an agent run (an agent step, a model call with a tool call, a
+/// tool, a failed model call), a call of another user, a cancelled call.
+pub fn fixture(dir: &std::path::Path) {
+    let calls = [
+        json!({"request_id": rid(1), "trace_id": T1, "span_id": "a000000000000001", "kind": "agent",
+               "name": "support_agent", "function": "app::agents::support_agent", "started_at": "2026-11-27T09:00:00.000Z",
+               "latency_ms": 5000.0, "user_id": "alice", "session_id": "s-1", "tenant_id": "acme", "tags": ["beta"],
+               "metadata": {"plan": "pro"}}),
+        json!({"request_id": rid(2), "trace_id": T1, "span_id": "a000000000000002", "parent_span_id": "a000000000000001",
+               "name": "ask", "function": "app::llm::ask", "request_model": "gpt-4o", "response_model": "gpt-4o-2024-08-06",
+               "started_at": "2026-11-27T09:00:01.000Z", "latency_ms": 1200.0, "user_id": "alice", "session_id": "s-1",
+               "tenant_id": "acme",
+               "messages": [
+                   {"role": "system", "content": "You are the support assistant."},
+                   {"role": "user", "content": "Where is my order A-17?"},
+                   {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+                       "function": {"name": "lookup_order", "arguments": "{\"order_id\":\"A-17\"}"}}]},
+                   {"role": "tool", "tool_call_id": "call_1", "content": "{\"status\": \"packed\"}"}
+               ],
+               "response": {"text": "Your ORDER ships tomorrow."},
+               "usage": {"input_tokens": 1200, "output_tokens": 30, "total_tokens": 1230, "cached_input_tokens": 1024, "reasoning_tokens": 12},
+               "finish_reasons": ["stop"], "cost_usd": 0.0035, "time_to_first_chunk_ms": 180.5,
+               "stream": {"chunks": 12, "completed": true}}),
+        json!({"request_id": rid(3), "trace_id": T1, "span_id": "a000000000000003", "parent_span_id": "a000000000000001",
+               "kind": "tool", "name": "lookup_order", "function": "app::tools::lookup_order",
+               "started_at": "2026-11-27T09:00:02.300Z", "latency_ms": 50.0, "user_id": "alice", "session_id": "s-1",
+               "tenant_id": "acme"}),
+        json!({"request_id": rid(4), "trace_id": T1, "span_id": "a000000000000004", "parent_span_id": "a000000000000001",
+               "name": "ask", "function": "app::llm::ask", "request_model": "gpt-4o-mini",
+               "started_at": "2026-11-27T09:00:02.500Z", "latency_ms": 300.0, "status": "error", "level": "error",
+               "user_id": "alice", "session_id": "s-1", "tenant_id": "acme",
+               "messages": [{"role": "user", "content": "And the invoice?"}],
+               "error": {"message": "Error code: 429 - {'error': {'code': 'rate_limit_exceeded', 'message': 'Rate limit reached for gpt-4o-mini'}}",
+                         "type": "rate_limit", "http_status": 429}}),
+        json!({"request_id": rid(5), "trace_id": T2, "span_id": "b000000000000001", "name": "summarize",
+               "function": "app::rag::summarize", "request_model": "claude-sonnet-4-5", "provider": "anthropic",
+               "started_at": "2026-11-27T10:00:00.000Z", "latency_ms": 2500.0, "user_id": "bob", "session_id": "s-2",
+               "tenant_id": "globex",
+               "messages": {"system": "Summarise.", "messages": [{"role": "user", "content": [{"type": "text", "text": "The trip to Zanzibar"}]}]},
+               "response": {"refusal": "I can't help with that."},
+               "usage": {"input_tokens": 40, "output_tokens": 8}}),
+        json!({"request_id": rid(6), "trace_id": T3, "span_id": "c000000000000001", "name": "ask",
+               "function": "app::llm::ask", "request_model": "gpt-4o", "started_at": "2026-11-27T11:00:00.000Z",
+               "latency_ms": 20.0, "status": "cancelled", "user_id": "alice", "session_id": "s-1", "tenant_id": "acme",
+               "error": {"message": "the future was dropped", "type": "cancelled"}}),
+    ];
+    for c in calls {
+        write_conversation(dir, &record(c));
     }
 }

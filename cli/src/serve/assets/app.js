@@ -76,6 +76,17 @@
   var form = document.getElementById("filters");
   var search = document.getElementById("search");
   var progress = document.getElementById("search-progress");
+  if (form) {
+    // Only the filters that are set go into the URL.
+    form.addEventListener("submit", function () {
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (el.name && !el.value) el.disabled = true;
+      });
+    });
+    window.addEventListener("pageshow", function () {
+      Array.prototype.forEach.call(form.elements, function (el) { el.disabled = false; });
+    });
+  }
   if (form && search && progress) {
     form.addEventListener("submit", function () {
       if (!search.value.trim()) return;
