@@ -88,9 +88,7 @@ impl Loader {
             rotated,
             seen_files: HashSet::new(),
             logs: HashMap::new(),
-            threads: std::thread::available_parallelism()
-                .map_or(2, |n| n.get())
-                .min(8),
+            threads: super::io_threads(),
         }
     }
 
@@ -176,36 +174,26 @@ impl Loader {
             }
         }
         conversations.sort();
-        let parsed = self.parse_all(conversations);
-        let mut lines = Vec::new();
-        for log in logs {
-            self.read_log(&log, index, &mut lines);
-        }
-        let mut guard = index.write().unwrap_or_else(|e| e.into_inner());
         let mut added = Vec::new();
-        for (log_path, line_no, offset, len, result) in lines {
-            let Some(file) = self.logs.get(&log_path).map(|s| s.id) else {
-                continue;
-            };
-            match result {
-                Ok(meta) => {
-                    let body = Body::LogLine { file, offset, len };
-                    added.extend(guard.add(meta, body));
-                }
-                Err(reason) => guard.skip(format!("{}:{line_no}", log_path.display()), reason),
-            }
+        for log in logs {
+            self.read_log(&log, index, &mut added);
         }
-        for p in parsed {
-            self.seen_files.insert(p.path.clone());
-            match p.result {
-                Ok(meta) => {
-                    added.extend(guard.add(meta, Body::Conversation(p.path.into_boxed_path())));
+        // In batches, so that only one batch of parsed records is held at a time.
+        for batch in conversations.chunks(BATCH) {
+            let parsed = self.parse_all(batch.to_vec());
+            let mut guard = index.write().unwrap_or_else(|e| e.into_inner());
+            for p in parsed {
+                self.seen_files.insert(p.path.clone());
+                match p.result {
+                    Ok(meta) => {
+                        added.extend(guard.add(meta, Body::Conversation(p.path.into_boxed_path())));
+                    }
+                    Err(reason) => guard.skip(p.path.display().to_string(), reason),
                 }
-                Err(reason) => guard.skip(p.path.display().to_string(), reason),
             }
         }
         if !added.is_empty() {
-            guard.rebuild();
+            index.write().unwrap_or_else(|e| e.into_inner()).rebuild();
         }
         added
     }
@@ -240,14 +228,9 @@ impl Loader {
         })
     }
 
-    /// Reads the complete lines appended to a log since the last poll.
-    #[allow(clippy::type_complexity)]
-    fn read_log(
-        &mut self,
-        path: &Path,
-        index: &RwLock<Index>,
-        out: &mut Vec<(PathBuf, u64, u64, u32, Result<Meta, String>)>,
-    ) {
+    /// Reads the complete lines appended to a log since the last poll, a
+    /// chunk at a time, into the index.
+    fn read_log(&mut self, path: &Path, index: &RwLock<Index>, added: &mut Vec<u32>) {
         let Ok(mut file) = std::fs::File::open(path) else {
             return;
         };
@@ -259,14 +242,10 @@ impl Loader {
                 let mut guard = index.write().unwrap_or_else(|e| e.into_inner());
                 let id = guard.log_files.len() as u32;
                 guard.log_files.push(path.to_owned());
-                self.logs.insert(
-                    path.to_owned(),
-                    LogState {
-                        id,
-                        ..LogState::default()
-                    },
-                );
-                self.logs.get_mut(path).expect("just inserted")
+                self.logs.entry(path.to_owned()).or_insert(LogState {
+                    id,
+                    ..LogState::default()
+                })
             }
         };
         if meta.len() < state.offset || (state.identity.is_some() && state.identity != identity) {
@@ -276,45 +255,90 @@ impl Loader {
             state.line = 0;
         }
         state.identity = identity;
-        if meta.len() == state.offset {
+        if meta.len() <= state.offset || file.seek(SeekFrom::Start(state.offset)).is_err() {
             return;
         }
-        if file.seek(SeekFrom::Start(state.offset)).is_err() {
-            return;
-        }
-        let mut data = Vec::new();
-        if file
-            .take(meta.len() - state.offset)
-            .read_to_end(&mut data)
-            .is_err()
-        {
-            return;
-        }
-        let mut start = 0usize;
-        while let Some(nl) = memchr::memchr(b'\n', &data[start..]) {
-            let line = &data[start..start + nl];
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            state.line += 1;
-            if !line.iter().all(u8::is_ascii_whitespace) {
-                let offset = state.offset + start as u64;
-                let result = if line.len() > u32::MAX as usize {
-                    Err("line too long".to_owned())
-                } else {
-                    Meta::parse(line)
-                };
-                out.push((
-                    path.to_owned(),
-                    state.line,
-                    offset,
-                    line.len() as u32,
-                    result,
-                ));
+        let mut data: Vec<u8> = Vec::new();
+        let mut chunk = vec![0u8; CHUNK];
+        loop {
+            let n = match file.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            data.extend_from_slice(&chunk[..n]);
+            let mut start = 0usize;
+            let mut parsed = Vec::new();
+            while let Some(nl) = memchr::memchr(b'\n', &data[start..]) {
+                let line = &data[start..start + nl];
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                state.line += 1;
+                if !line.iter().all(u8::is_ascii_whitespace) {
+                    let offset = state.offset + start as u64;
+                    let result = if line.len() > MAX_LINE {
+                        Err(format!("a line of {} bytes (over {MAX_LINE})", line.len()))
+                    } else {
+                        Meta::parse(line)
+                    };
+                    parsed.push((state.line, offset, line.len() as u32, result));
+                }
+                start += nl + 1;
             }
-            start += nl + 1;
+            state.offset += start as u64;
+            data.drain(..start);
+            if data.len() > MAX_LINE {
+                // A line too long to be a record: skipped whole, later.
+                let mut guard = index.write().unwrap_or_else(|e| e.into_inner());
+                guard.skip(
+                    format!("{}:{}", path.display(), state.line + 1),
+                    format!("a line of over {MAX_LINE} bytes"),
+                );
+                state.offset += data.len() as u64;
+                state.line += 1;
+                data.clear();
+                // Skip to the end of that line.
+                loop {
+                    let n = match file.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    match memchr::memchr(b'\n', &chunk[..n]) {
+                        Some(nl) => {
+                            state.offset += nl as u64 + 1;
+                            data.extend_from_slice(&chunk[nl + 1..n]);
+                            break;
+                        }
+                        None => state.offset += n as u64,
+                    }
+                }
+            }
+            if parsed.is_empty() {
+                continue;
+            }
+            let file_id = state.id;
+            let mut guard = index.write().unwrap_or_else(|e| e.into_inner());
+            for (line_no, offset, len, result) in parsed {
+                match result {
+                    Ok(meta) => {
+                        let body = Body::LogLine {
+                            file: file_id,
+                            offset,
+                            len,
+                        };
+                        added.extend(guard.add(meta, body));
+                    }
+                    Err(reason) => guard.skip(format!("{}:{line_no}", path.display()), reason),
+                }
+            }
         }
-        state.offset += start as u64;
     }
 }
+
+/// Conversation files parsed between two additions to the index.
+const BATCH: usize = 8192;
+/// How much of a log is read at a time.
+const CHUNK: usize = 8 << 20;
+/// The longest log line read as a record.
+const MAX_LINE: usize = 64 << 20;
 
 #[cfg(unix)]
 fn file_identity(meta: &std::fs::Metadata) -> Option<(u64, u64)> {

@@ -222,6 +222,17 @@ pub fn run(args: &ServeArgs) -> Result<Outcome, Failure> {
     })
 }
 
+/// Threads that read many small files (start-up, search): more than the
+/// cores, so that reads from a cold disk overlap (`LLM_TRACED_IO_THREADS`
+/// overrides).
+pub fn io_threads() -> usize {
+    std::env::var("LLM_TRACED_IO_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or_else(|| 4 * std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .clamp(1, 64)
+}
+
 fn open_browser(url: &str) {
     let program = if cfg!(target_os = "macos") {
         "open"

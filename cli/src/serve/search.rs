@@ -95,9 +95,7 @@ impl Searcher {
 }
 
 fn search(locations: &[Option<Location>], needle: &str, done: &AtomicUsize) -> Vec<bool> {
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(8);
+    let threads = super::io_threads();
     // The raw-bytes scan is exact only when the needle has nothing JSON
     // escapes and no letters whose case ASCII folding misses.
     let quick =
