@@ -89,6 +89,11 @@ fn every_view_renders_the_recorded_data() {
     b.click("details.raw summary");
     assert_eq!(b.js(visible), json!(true));
     assert!(b.text("#raw-json").contains("\"request_id\""));
+    b.click("button[data-copy]");
+    b.wait_for(
+        "return document.querySelector('button[data-copy]').textContent === 'Copied'",
+        "the copy button",
+    );
     b.screenshot("call");
 
     b.goto(&format!("{}calls/{}", s.url, rid(4)));
@@ -261,4 +266,33 @@ fn a_call_recorded_after_load_appears_live() {
     assert!(b
         .text("#calls tbody tr:first-child")
         .contains("while_paused"));
+}
+
+#[test]
+fn light_and_dark_follow_the_system() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let background = |b: &Browser| b.js("return getComputedStyle(document.body).backgroundColor");
+    let dir = tempdir();
+    fixture(dir.path());
+    let s = serve(dir.path());
+    let Some(light) = Browser::start("light_and_dark_follow_the_system") else {
+        return;
+    };
+    light.goto(&s.url);
+    assert_eq!(background(&light), json!("rgb(255, 255, 255)"));
+    drop(light);
+    let Some(dark) =
+        Browser::start_with("light_and_dark_follow_the_system", &["--force-dark-mode"])
+    else {
+        return;
+    };
+    dark.goto(&s.url);
+    assert_eq!(
+        dark.js("return matchMedia('(prefers-color-scheme: dark)').matches"),
+        json!(true)
+    );
+    assert_eq!(background(&dark), json!("rgb(20, 23, 28)"));
+    dark.screenshot("list-dark");
+    dark.goto(&format!("{}traces/{T1}", s.url));
+    dark.screenshot("trace-dark");
 }

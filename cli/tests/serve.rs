@@ -187,6 +187,7 @@ fn a_call_reads_as_a_chat_with_its_figures() {
     // Context and a refusal.
     let agent = s.page(&format!("/calls/{}", rid(1)));
     assert!(agent.contains("href=\"/?tag=beta\""));
+    assert!(agent.contains("No content was recorded for this step."));
     assert!(agent.contains("&quot;plan&quot;: &quot;pro&quot;"));
     let refused = s.page(&format!("/calls/{}", rid(5)));
     assert!(refused.contains("refusal</span> I can&#39;t help with that."));
@@ -766,4 +767,41 @@ fn a_missing_input_is_a_clear_error() {
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn open_starts_the_browser_with_the_url() {
+    // A stand-in for xdg-open that writes down what it was asked to open.
+    let bin = tempdir();
+    let opened = bin.path().join("opened.txt");
+    let script = bin.path().join("xdg-open");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$1\" > {}\n", opened.display()),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let dir = tempdir();
+    fixture(dir.path());
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let s = Server::start_in(
+        &[dir.path().to_str().unwrap_or_default(), "--open"],
+        None,
+        &[("PATH", &path)],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !opened.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let got = std::fs::read_to_string(&opened).unwrap_or_default();
+    assert_eq!(got.trim(), s.url);
 }

@@ -119,6 +119,16 @@ pub fn detail(b: &mut String, index: &Index, e: &Entry, loaded: &Loaded) {
              LLM_LOG_PROMPTS / LLM_LOG_RESPONSES are on.</p>",
         );
     }
+    let nothing = r.messages.is_none()
+        && r.response.is_none()
+        && r.tool_calls.is_empty()
+        && r.error.is_none();
+    if nothing && matches!(e.body, Body::Conversation(_)) {
+        b.push_str(&format!(
+            "<p class=\"note\">No content was recorded for this {}.</p>",
+            if r.kind == "llm" { "call" } else { "step" }
+        ));
+    }
     if let Some(m) = &r.messages {
         chat::messages(b, m);
     }

@@ -133,13 +133,11 @@ impl Loader {
                     logs.push(path.clone());
                 }
                 Input::Template(template) => {
-                    let text = template.to_string_lossy();
                     let name = template
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default();
                     let (prefix, suffix) = name.split_once("{tenant}").unwrap_or((&name, ""));
-                    let _ = text;
                     let dir = parent(template);
                     let Ok(read) = std::fs::read_dir(dir) else {
                         continue;

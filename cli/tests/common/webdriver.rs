@@ -45,6 +45,11 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium, or `None` (after a loud
     /// SKIPPED) when they are not installed and not required.
     pub fn start(test: &str) -> Option<Browser> {
+        Browser::start_with(test, &[])
+    }
+
+    /// The same, with more Chromium arguments.
+    pub fn start_with(test: &str, extra: &[&str]) -> Option<Browser> {
         let chromium = find(&["chromium", "chromium-browser", "google-chrome"]);
         let driver = find(&["chromedriver"]);
         let (Some(chromium), Some(driver)) = (chromium, driver) else {
@@ -79,7 +84,7 @@ impl Browser {
             std::thread::sleep(Duration::from_millis(100));
         }
         let profile = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let args = [
+        let mut args = vec![
             "--headless".to_owned(),
             "--no-sandbox".to_owned(),
             "--disable-gpu".to_owned(),
@@ -91,6 +96,7 @@ impl Browser {
             "--window-size=1400,900".to_owned(),
             format!("--user-data-dir={}", profile.path().display()),
         ];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": chromium, "args": args}
