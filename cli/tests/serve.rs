@@ -805,3 +805,16 @@ fn open_starts_the_browser_with_the_url() {
     let got = std::fs::read_to_string(&opened).unwrap_or_default();
     assert_eq!(got.trim(), s.url);
 }
+
+#[test]
+fn ctrl_c_stops_the_viewer_even_with_a_live_page_open() {
+    let (_dir, mut s) = serve_fixture();
+    let _events = Events::open(&s, "/events");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &s.pid().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success());
+    let code = s.wait(Duration::from_secs(10));
+    assert_eq!(code, Some(0), "serve did not stop cleanly on SIGINT");
+}

@@ -153,7 +153,7 @@ pub fn run(args: &ServeArgs) -> Result<Outcome, Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::Input(format!("cannot start the server: {e}")))?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let addr = SocketAddr::new(args.bind, args.port);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -212,14 +212,18 @@ pub fn run(args: &ServeArgs) -> Result<Outcome, Failure> {
         if args.open {
             open_browser(&url);
         }
-        axum::serve(listener, routes::router(app))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .map_err(|e| Failure::Input(format!("the server failed: {e}")))?;
+        // Ctrl-C stops at once: open event streams never end by themselves,
+        // and nothing is written that would need finishing.
+        tokio::select! {
+            served = std::future::IntoFuture::into_future(axum::serve(listener, routes::router(app))) => {
+                served.map_err(|e| Failure::Input(format!("the server failed: {e}")))?;
+            }
+            _ = tokio::signal::ctrl_c() => eprintln!("llm-traced serve: stopped"),
+        }
         Ok(Outcome::Clean)
-    })
+    });
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    result
 }
 
 /// Threads that read many small files (start-up, search): more than the

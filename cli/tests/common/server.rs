@@ -93,6 +93,24 @@ impl Server {
             .unwrap_or(0)
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to end; its exit code (`None`: still running
+    /// after `limit`, or killed by a signal).
+    pub fn wait(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// `GET path` with `Host: 127.0.0.1:port`.
     pub fn get(&self, path: &str) -> Response {
         let host = self.addr.clone();
