@@ -289,3 +289,74 @@ pub fn last_message(out: &mut String, messages: &Value) {
         None => self::messages(out, messages),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn render(v: Value) -> String {
+        let mut out = String::new();
+        messages(&mut out, &v);
+        out
+    }
+
+    #[test]
+    fn anthropic_blocks_tool_use_and_results() {
+        let html = render(json!({"system": "Be brief.", "messages": [
+            {"role": "assistant", "content": [
+                {"type": "text", "text": "Let me look."},
+                {"type": "tool_use", "id": "toolu_1", "name": "search", "input": {"q": "rust"}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "3 results"}]}
+        ]}));
+        assert!(
+            html.contains("<div class=\"role\">system</div><div class=\"text\">Be brief.</div>")
+        );
+        assert!(html.contains("tool call <b>search</b> <span class=\"mono note\">toolu_1</span>"));
+        assert!(html.contains("{\n  &quot;q&quot;: &quot;rust&quot;\n}"));
+        assert!(html.contains("tool result toolu_1</div><div class=\"text\">3 results</div>"));
+    }
+
+    #[test]
+    fn gemini_parts_function_calls_and_responses() {
+        let html = render(json!({"contents": [
+            {"role": "user", "parts": [{"text": "Weather in Oslo?"}]},
+            {"role": "model", "parts": [{"functionCall": {"name": "weather", "args": {"city": "Oslo"}}}]},
+            {"role": "function", "parts": [{"functionResponse": {"name": "weather", "response": {"c": -3}}}]}
+        ]}));
+        assert!(html.contains("<div class=\"msg user\"><div class=\"role\">user</div><div class=\"text\">Weather in Oslo?</div>"));
+        assert!(html.contains("<div class=\"msg assistant\"><div class=\"role\">model</div>"));
+        assert!(html.contains("tool call <b>weather</b>"));
+        assert!(html.contains("tool result weather"));
+        assert!(html.contains("&quot;c&quot;: -3"));
+    }
+
+    #[test]
+    fn odd_shapes_are_shown_as_json_never_lost() {
+        let html = render(json!([42, null, {"role": 7, "content": {"weird": true}}, "plain"]));
+        assert!(html.contains("42"));
+        assert!(html.contains("&quot;weird&quot;: true"));
+        assert!(html.contains("plain"));
+        let html = render(json!("just a prompt"));
+        assert!(html.contains("just a prompt"));
+        let html = render(json!(3.5));
+        assert!(html.contains("3.5"));
+        // Arguments that are not JSON are shown as they are; empty ones say so.
+        let mut out = String::new();
+        tool_call(&mut out, "f", None, Some(&json!("{not json")));
+        assert!(out.contains("<pre>{not json</pre>"));
+        let mut out = String::new();
+        tool_call(&mut out, "f", None, Some(&json!("")));
+        assert!(out.contains("(arguments not recorded)"));
+    }
+
+    #[test]
+    fn every_string_is_escaped() {
+        let evil = "<b onclick=x>&\"'";
+        let html = render(json!([{"role": evil, "name": evil, "content": evil,
+            "tool_calls": [{"id": evil, "function": {"name": evil, "arguments": evil}}]}]));
+        assert!(!html.contains("<b onclick"));
+        assert!(html.contains("&lt;b onclick=x&gt;&amp;&quot;&#39;"));
+    }
+}

@@ -114,3 +114,19 @@ pub fn time_ms(ms: i64) -> String {
 pub fn opt_count(n: Option<u64>) -> String {
     n.map_or_else(|| "–".to_owned(), count)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_and_path_segments() {
+        assert_eq!(
+            esc("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+        assert_eq!(esc("plain é"), "plain é");
+        assert_eq!(seg("../a/b?c#d e"), "%2E%2E%2Fa%2Fb%3Fc%23d%20e");
+        assert_eq!(seg("01a2-b_c~"), "01a2-b_c~");
+    }
+}

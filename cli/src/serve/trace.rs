@@ -152,3 +152,61 @@ pub fn render(index: &Index, trace_id: &str, ids: &[u32], selected: Option<u32>)
     }
     b
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::index::{Body, Meta};
+
+    fn index(spans: &[(&str, Option<&str>, u32)]) -> Index {
+        let mut i = Index::default();
+        for (n, (span, parent, start)) in spans.iter().enumerate() {
+            let mut v = serde_json::json!({"schema": 1, "request_id": format!("r{n}"), "trace_id": "t",
+                "span_id": span, "name": "x", "function": "f",
+                "started_at": format!("2026-11-27T09:00:{start:02}Z"), "latency_ms": 1, "status": "ok"});
+            if let Some(p) = parent {
+                v["parent_span_id"] = serde_json::json!(p);
+            }
+            let meta = Meta::parse(v.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            i.add(meta, Body::Conversation(std::path::Path::new("x").into()));
+        }
+        i.rebuild();
+        i
+    }
+
+    #[test]
+    fn parents_before_children_siblings_by_time() {
+        let i = index(&[
+            ("a", None, 0),
+            ("c", Some("a"), 5),
+            ("b", Some("a"), 2),
+            ("d", Some("b"), 3),
+        ]);
+        let ids = i.trace("t").to_vec();
+        let rows: Vec<(String, usize)> = tree(&i, &ids)
+            .into_iter()
+            .map(|(id, d)| (i.entry(id).span_id.as_deref().unwrap_or("").to_owned(), d))
+            .collect();
+        let want = [("a", 0), ("b", 1), ("d", 2), ("c", 1)];
+        assert_eq!(rows, want.map(|(s, d)| (s.to_owned(), d)));
+    }
+
+    #[test]
+    fn cycles_and_missing_parents_in_bad_input_show_every_call_once() {
+        // x and y are each other's parent; z's parent is not in the trace;
+        // w is its own parent.
+        let i = index(&[
+            ("x", Some("y"), 0),
+            ("y", Some("x"), 1),
+            ("z", Some("gone"), 2),
+            ("w", Some("w"), 3),
+        ]);
+        let ids = i.trace("t").to_vec();
+        let rows = tree(&i, &ids);
+        let mut seen: Vec<u32> = rows.iter().map(|r| r.0).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, ids);
+        let html = render(&i, "t", &ids, None);
+        assert!(html.contains("<b>4</b> calls"));
+    }
+}
