@@ -39,6 +39,7 @@ Examples:
   llm-traced show 49f07b0e                 by the ID column of `ls`
   llm-traced stats calls.jsonl --by hour   tokens, cost, latency, errors
   llm-traced tail calls.jsonl              follow a log as calls happen
+  llm-traced serve                         a web viewer on http://127.0.0.1:7300/
   llm-traced diagnose \"Error code: 429 - {'error': ...}\"
 
 Colours are used on a terminal only, never when NO_COLOR is set.

@@ -762,6 +762,29 @@ fn a_missing_input_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(3));
     let err = common::stderr(&out);
     assert!(err.contains("cannot read /no/such/dir"), "{err}");
+    // A port in use.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = taken
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or_default()
+        .to_string();
+    let empty = tempdir();
+    let out = cli()
+        .args([
+            "serve",
+            empty.path().to_str().unwrap_or_default(),
+            "--port",
+            &port,
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(3));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{err}"
+    );
     let out = cli()
         .args(["serve", "--bind", "not-an-address"])
         .output()
@@ -817,4 +840,29 @@ fn ctrl_c_stops_the_viewer_even_with_a_live_page_open() {
     assert!(status.success());
     let code = s.wait(Duration::from_secs(10));
     assert_eq!(code, Some(0), "serve did not stop cleanly on SIGINT");
+}
+
+#[test]
+fn a_file_gone_after_start_up_shows_what_the_index_holds() {
+    let (dir, s) = serve_fixture();
+    for f in std::fs::read_dir(dir.path())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+    {
+        if f.file_name().to_string_lossy().contains(&rid(2)) {
+            std::fs::remove_file(f.path()).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    let body = s.page(&format!("/calls/{}", rid(2)));
+    assert!(
+        body.contains("The record could not be read: cannot read"),
+        "{body}"
+    );
+    assert!(body.contains("app::llm::ask"));
+    // The trace and the session still show, with the call's problem.
+    assert!(s
+        .page(&format!("/traces/{T1}?call={}", rid(2)))
+        .contains("could not be read"));
+    assert!(s.page("/sessions/s-1").contains("cannot read"));
+    assert_eq!(s.get("/export").body.lines().count(), 5);
 }
