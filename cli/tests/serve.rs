@@ -866,3 +866,30 @@ fn a_file_gone_after_start_up_shows_what_the_index_holds() {
     assert!(s.page("/sessions/s-1").contains("cannot read"));
     assert_eq!(s.get("/export").body.lines().count(), 5);
 }
+
+#[test]
+fn a_log_rotated_while_serving_keeps_every_call_readable() {
+    let dir = tempdir();
+    let log = dir.path().join("calls.jsonl");
+    let with_prompt = |n: u32, prompt: &str| {
+        record(
+            json!({"request_id": rid(n), "started_at": format!("2026-11-27T09:00:0{n}.000Z"),
+                      "messages": [{"role": "user", "content": prompt}]}),
+        )
+    };
+    write_log(&log, &[with_prompt(1, "first prompt")]);
+    let s = Server::start(&[log.to_str().unwrap_or_default()]);
+    let mut events = Events::open(&s, "/events");
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::rename(&log, dir.path().join("calls.20261127T091500123.jsonl"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    write_log(&log, &[with_prompt(2, "second prompt")]);
+    assert_eq!(events.collect("call", Duration::from_secs(5)).len(), 1);
+    assert_eq!(rows(&s.page("/")), ns(&[2, 1]));
+    assert!(s
+        .page(&format!("/calls/{}", rid(1)))
+        .contains("first prompt"));
+    assert!(s
+        .page(&format!("/calls/{}", rid(2)))
+        .contains("second prompt"));
+}

@@ -246,9 +246,32 @@ impl Loader {
                 })
             }
         };
-        if meta.len() < state.offset || (state.identity.is_some() && state.identity != identity) {
-            // Truncated or replaced: read it again from the start (calls
-            // already known are kept once, by request id).
+        if state.identity.is_some() && state.identity != identity {
+            // Replaced by a new file (rotation): the calls read so far now
+            // live in the rotated file, if it can be found; the new file
+            // gets an id of its own and is read from its start.
+            let mut guard = index.write().unwrap_or_else(|e| e.into_inner());
+            let moved = llm_traced_runtime::log::rotated_files(path)
+                .unwrap_or_default()
+                .into_iter()
+                .find(|p| {
+                    std::fs::metadata(p)
+                        .ok()
+                        .and_then(|m| file_identity(&m))
+                        .is_some_and(|i| Some(i) == state.identity)
+                });
+            if let Some(moved) = moved {
+                if let Some(slot) = guard.log_files.get_mut(state.id as usize) {
+                    *slot = moved;
+                }
+            }
+            state.id = guard.log_files.len() as u32;
+            guard.log_files.push(path.to_owned());
+            state.offset = 0;
+            state.line = 0;
+        } else if meta.len() < state.offset {
+            // Truncated: read it again from the start (calls already known
+            // are kept once, by request id).
             state.offset = 0;
             state.line = 0;
         }
