@@ -893,3 +893,49 @@ fn a_log_rotated_while_serving_keeps_every_call_readable() {
         .page(&format!("/calls/{}", rid(2)))
         .contains("second prompt"));
 }
+
+#[cfg(unix)]
+#[test]
+fn links_to_files_outside_the_inputs_are_not_read() {
+    let outside = tempdir();
+    let secret = outside.path().join("secret.json");
+    write_conversation(
+        outside.path(),
+        &record(json!({"request_id": rid(9), "name": "secret_call"})),
+    );
+    let secret_file = std::fs::read_dir(outside.path())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.path())
+        .next()
+        .unwrap_or(secret);
+    let dir = tempdir();
+    fixture(dir.path());
+    std::os::unix::fs::symlink(&secret_file, dir.path().join("link.json"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink(&secret_file, dir.path().join("link.jsonl"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A link that stays inside is fine.
+    let inside = std::fs::read_dir(dir.path())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains(&rid(1)))
+        .unwrap_or_default();
+    std::os::unix::fs::symlink(&inside, dir.path().join("same.json"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let s = Server::start(&[dir.path().to_str().unwrap_or_default()]);
+    let body = s.page("/");
+    assert_eq!(rows(&body).len(), 6);
+    assert!(!body.contains("secret_call"));
+    let skipped = s.page("/skipped");
+    assert!(
+        skipped.contains("link.json</td><td>a link to a file outside the directory"),
+        "{skipped}"
+    );
+    assert!(
+        skipped.contains("link.jsonl</td><td>a link to a file outside the directory"),
+        "{skipped}"
+    );
+    assert_eq!(s.get(&format!("/calls/{}", rid(9))).status, 404);
+}

@@ -97,18 +97,34 @@ impl Loader {
     pub fn poll(&mut self, index: &RwLock<Index>) -> Vec<u32> {
         let mut conversations = Vec::new();
         let mut logs = Vec::new();
+        let mut outside = Vec::new();
         for input in &self.inputs {
             match input {
                 Input::Dir(dir) => {
                     let Ok(read) = std::fs::read_dir(dir) else {
                         continue;
                     };
+                    let root = std::fs::canonicalize(dir).ok();
                     for entry in read.flatten() {
                         let name = entry.file_name();
                         if is_hidden(&name) {
                             continue;
                         }
                         let path = entry.path();
+                        let relevant = has_ext(&name, ".json") || has_ext(&name, ".jsonl");
+                        if relevant
+                            && !self.seen_files.contains(&path)
+                            && entry.file_type().is_ok_and(|t| t.is_symlink())
+                            && !inside(&path, root.as_deref())
+                        {
+                            // Only what is under the given paths is read.
+                            self.seen_files.insert(path.clone());
+                            outside.push(path);
+                            continue;
+                        }
+                        if self.seen_files.contains(&path) && !has_ext(&name, ".json") {
+                            continue;
+                        }
                         if has_ext(&name, ".json") {
                             if !self.seen_files.contains(&path) {
                                 conversations.push(path);
@@ -172,6 +188,15 @@ impl Loader {
             }
         }
         conversations.sort();
+        if !outside.is_empty() {
+            let mut guard = index.write().unwrap_or_else(|e| e.into_inner());
+            for p in outside {
+                guard.skip(
+                    p.display().to_string(),
+                    "a link to a file outside the directory: not read".to_owned(),
+                );
+            }
+        }
         let mut added = Vec::new();
         for log in logs {
             self.read_log(&log, index, &mut added);
@@ -360,6 +385,14 @@ const BATCH: usize = 8192;
 const CHUNK: usize = 8 << 20;
 /// The longest log line read as a record.
 const MAX_LINE: usize = 64 << 20;
+
+/// Whether `path` (a link) resolves to a file under `root`.
+fn inside(path: &Path, root: Option<&Path>) -> bool {
+    match (std::fs::canonicalize(path), root) {
+        (Ok(target), Some(root)) => target.starts_with(root),
+        _ => false,
+    }
+}
 
 #[cfg(unix)]
 fn file_identity(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
