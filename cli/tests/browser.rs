@@ -296,3 +296,48 @@ fn light_and_dark_follow_the_system() {
     dark.goto(&format!("{}traces/{T1}", s.url));
     dark.screenshot("trace-dark");
 }
+
+#[test]
+fn the_search_shows_its_progress() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(b) = Browser::start("the_search_shows_its_progress") else {
+        return;
+    };
+    let dir = tempdir();
+    let out = common::generator()
+        .args(["--records", "20000", "--conversations"])
+        .arg(dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success());
+    let s = serve(dir.path());
+    b.goto(&s.url);
+    // The form's submit handler starts showing the progress (the event is
+    // dispatched by hand, so the page stays), while a search runs.
+    let searching = std::thread::scope(|scope| {
+        let search = scope.spawn(|| s.get("/?q=no+such+words+anywhere").status);
+        b.js("const f = document.getElementById('filters');
+             document.getElementById('search').value = 'no such words anywhere';
+             f.dispatchEvent(new Event('submit', {cancelable: true}));
+             return true");
+        let mut seen = String::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            let text = b.text("#search-progress");
+            // While it runs, or (on a machine fast enough to finish between
+            // two polls) once it is done.
+            if text.contains("% of 20000 calls") || text.contains("searched 20000 calls") {
+                seen = text;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(search.join().unwrap_or(0), 200);
+        seen
+    });
+    assert!(
+        searching.starts_with("search"),
+        "the progress was never shown: {searching:?}"
+    );
+    b.screenshot("search-progress");
+}

@@ -98,6 +98,8 @@
           .then(function (p) {
             if (p.total > 0 && p.running) {
               progress.textContent = "searching… " + Math.floor(100 * p.done / p.total) + "% of " + p.total + " calls";
+            } else if (p.total > 0 && p.query === search.value.trim()) {
+              progress.textContent = "searched " + p.total + " calls, loading the results…";
             }
             setTimeout(poll, 200);
           }, function () { setTimeout(poll, 500); });
