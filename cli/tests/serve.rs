@@ -939,3 +939,39 @@ fn links_to_files_outside_the_inputs_are_not_read() {
     );
     assert_eq!(s.get(&format!("/calls/{}", rid(9))).status, 404);
 }
+
+#[test]
+fn generated_conversations_are_records_with_content_and_trees() {
+    let dir = tempdir();
+    let out = common::generator()
+        .args(["--records", "300", "--seed", "3", "--conversations"])
+        .arg(dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 300);
+    let mut children = 0;
+    for f in &files {
+        let r = llm_traced_runtime::read_conversation(f).unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.messages.is_some());
+        children += usize::from(r.parent_span_id.is_some());
+    }
+    assert!(
+        children > 50,
+        "later calls of a trace are children: {children}"
+    );
+    let s = Server::start(&[dir.path().to_str().unwrap_or_default()]);
+    assert!(s.banner.contains("300 calls indexed"), "{}", s.banner);
+    assert!(!s.page("/").contains("skipped"));
+    // Both outputs at once is a usage error.
+    let out = common::generator()
+        .args(["--records", "1", "--out", "x.jsonl", "--conversations", "y"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+}
