@@ -485,8 +485,11 @@ fn bad_files_are_skipped_with_their_reason_and_never_stop_the_server() {
             "/skipped lacks {text:?}:\n{skipped}"
         );
     }
-    // Still serving.
+    // Still serving; every page says how many were skipped.
     assert_eq!(s.get("/stats").status, 200);
+    let missing = s.get("/calls/unknown");
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains(">8 skipped</a>"));
 }
 
 #[test]

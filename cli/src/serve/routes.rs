@@ -98,6 +98,7 @@ async fn list(State(app): Shared, RawQuery(raw): RawQuery) -> Response {
 
 async fn call(State(app): Shared, Path(request_id): Path<String>) -> Response {
     let rid = request_id.clone();
+    let app2 = app.clone();
     let r = blocking(move || {
         let index = app.index.read().unwrap_or_else(|e| e.into_inner());
         let id = index.call(&rid)?;
@@ -107,7 +108,7 @@ async fn call(State(app): Shared, Path(request_id): Path<String>) -> Response {
     .await;
     match r {
         Ok(Some(page)) => Html(page).into_response(),
-        Ok(None) => not_found_id(&request_id, "call").await,
+        Ok(None) => not_found_id(&app2, &request_id, "call"),
         Err(e) => e,
     }
 }
@@ -121,6 +122,7 @@ async fn trace(
         .find(|(k, _)| k == "call")
         .map(|(_, v)| v.into_owned());
     let t = trace_id.clone();
+    let app2 = app.clone();
     let r = blocking(move || {
         let index = app.index.read().unwrap_or_else(|e| e.into_inner());
         let ids = index.trace(&t);
@@ -141,19 +143,24 @@ async fn trace(
     .await;
     match r {
         Ok(Some(page)) => Html(page).into_response(),
-        Ok(None) => not_found_id(&trace_id, "trace").await,
+        Ok(None) => not_found_id(&app2, &trace_id, "trace"),
         Err(e) => e,
     }
 }
 
-async fn not_found_id(id: &str, what: &str) -> Response {
+fn not_found_id(app: &App, id: &str, what: &str) -> Response {
     let body = format!(
         "<h1>Not found</h1><p>No {what} with the id <code>{}</code> is known.</p><p><a href=\"/\">All calls</a></p>",
         esc(id)
     );
     (
         StatusCode::NOT_FOUND,
-        Html(html::page("Not found", Tab::Other, 0, &body)),
+        Html(html::page(
+            "Not found",
+            Tab::Other,
+            skipped_count(app),
+            &body,
+        )),
     )
         .into_response()
 }
@@ -168,6 +175,7 @@ async fn session(
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(1);
     let sid = session_id.clone();
+    let app2 = app.clone();
     let r = blocking(move || {
         let index = app.index.read().unwrap_or_else(|e| e.into_inner());
         let ids = index.session(&sid);
@@ -185,7 +193,7 @@ async fn session(
     .await;
     match r {
         Ok(Some(page)) => Html(page).into_response(),
-        Ok(None) => not_found_id(&session_id, "session").await,
+        Ok(None) => not_found_id(&app2, &session_id, "session"),
         Err(e) => e,
     }
 }
