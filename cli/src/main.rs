@@ -5,6 +5,7 @@
 //! - `stats`: aggregates of JSON-lines logs, fast on logs of any size.
 //! - `tail`: follow a log, one line per call.
 //! - `diagnose`: what an error message means and what to do about it.
+//! - `serve`: a local web viewer of calls, traces, sessions and stats.
 
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
@@ -19,6 +20,7 @@ mod diagnose;
 mod exit;
 mod ls;
 mod render;
+mod serve;
 mod show;
 mod stats;
 mod stats_line;
@@ -37,6 +39,7 @@ Examples:
   llm-traced show 49f07b0e                 by the ID column of `ls`
   llm-traced stats calls.jsonl --by hour   tokens, cost, latency, errors
   llm-traced tail calls.jsonl              follow a log as calls happen
+  llm-traced serve                         a web viewer on http://127.0.0.1:7300/
   llm-traced diagnose \"Error code: 429 - {'error': ...}\"
 
 Colours are used on a terminal only, never when NO_COLOR is set.
@@ -79,6 +82,9 @@ pub enum Command {
     /// Explain an error message: its class, whether to retry, what to do.
     #[command(after_help = DIAGNOSE_HELP)]
     Diagnose(DiagnoseArgs),
+    /// A local web viewer: calls, traces, conversations, sessions, stats.
+    #[command(after_help = SERVE_HELP)]
+    Serve(serve::ServeArgs),
     /// Work with tamper-evident audit logs.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -150,6 +156,21 @@ Errors are red and warnings yellow (on a terminal). When the log is rotated
 one; a log that does not exist yet is waited for. Stop with Ctrl-C.
 
 Exit codes: 0 done; 2 usage error; 3 the log could not be read.";
+
+const SERVE_HELP: &str = "\
+Examples:
+  llm-traced serve                           ./llm_conversations (and $LLM_LOG_FILE)
+  llm-traced serve runs/conversations calls.jsonl --port 0
+  llm-traced serve '/var/log/llm/{tenant}.jsonl' --rotated
+  llm-traced serve --bind 0.0.0.0 --allow-host devbox   from other machines
+
+The viewer listens on 127.0.0.1 only, unless --bind says otherwise; then the
+printed URL carries an access token, and recorded prompts are reachable from
+the network. Requests naming another Host are refused. Nothing is written to
+the inputs; new calls appear as they are recorded. Stop with Ctrl-C.
+
+Exit codes: 0 stopped; 2 usage error; 3 an input could not be read or the
+port could not be bound.";
 
 const DIAGNOSE_HELP: &str = "\
 Examples:
@@ -298,6 +319,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => stats_render::run(args, style),
         Command::Tail(args) => tail::run(args, style),
         Command::Diagnose(args) => diagnose::run(args, style),
+        Command::Serve(args) => serve::run(args),
         Command::Audit(AuditCommand::Verify(args)) => {
             return ExitCode::from(u8::try_from(audit::verify(args)).unwrap_or(3));
         }

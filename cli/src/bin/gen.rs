@@ -8,6 +8,11 @@
 //! slowly grow over the period; about 2% errors of several types with the
 //! providers' messages; a handful of tenants, users and sessions; trace ids
 //! shared by the calls of one request; costs from the runtime's price table.
+//!
+//! With `--conversations DIR` it writes saved conversations instead, one
+//! pretty-printed file per call named as the runtime names them, with
+//! messages, responses and tool-call arguments, and the later calls of a
+//! trace children of its first (for the viewer's benchmark and demos).
 
 #![deny(unsafe_code)]
 
@@ -27,7 +32,8 @@ use llm_traced_runtime::{ToolCall, Usage};
     name = "llm-traced-gen",
     version,
     after_help = "Examples:\n  llm-traced-gen --records 1000000 --out /tmp/calls.jsonl\n  \
-                  llm-traced-gen --records 1000 --seed 7 | llm-traced stats -"
+                  llm-traced-gen --records 1000 --seed 7 | llm-traced stats -\n  \
+                  llm-traced-gen --records 100000 --conversations /tmp/conversations"
 )]
 struct Args {
     /// How many records.
@@ -37,8 +43,12 @@ struct Args {
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Write here instead of standard output.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "conversations")]
     out: Option<PathBuf>,
+    /// Write one saved conversation file per call into this directory
+    /// (created if missing) instead of a log.
+    #[arg(long, value_name = "DIR")]
+    conversations: Option<PathBuf>,
     /// First call's time.
     #[arg(long, default_value = "2026-11-01T00:00:00Z")]
     start: String,
@@ -365,6 +375,12 @@ struct Generator {
     span_ms: f64,
     total: u64,
     trace: String,
+    /// The span of the trace's first call (conversations: the later calls' parent).
+    root_span: Option<String>,
+    /// The start (ms) and latency of the trace's first call.
+    root: (i64, f64),
+    /// Whether to record content (messages, response, tool arguments).
+    content: bool,
     template: CallRecord,
 }
 
@@ -378,7 +394,8 @@ impl Generator {
         let tenant = *rng.pick(TENANTS);
         let user = rng.below(60);
         let session = rng.below(8);
-        if i == 0 || rng.chance(0.55) {
+        let new_trace = i == 0 || rng.chance(0.55);
+        if new_trace {
             self.trace = rng.hex(32);
         }
         let input = rng
@@ -449,10 +466,19 @@ impl Generator {
         let tool_calls: Vec<ToolCall> =
             if status == Status::Ok && !function.tools.is_empty() && rng.chance(0.35) {
                 let tool = function.tools[rng.below(function.tools.len() as u64) as usize];
+                let arguments = if self.content {
+                    format!(
+                        "{{\"query\":\"{}\",\"limit\":{}}}",
+                        words(rng, 3),
+                        1 + rng.below(10)
+                    )
+                } else {
+                    String::new()
+                };
                 vec![ToolCall {
                     id: Some(format!("call_{}", rng.alnum(24))),
                     name: tool.to_owned(),
-                    arguments: String::new(),
+                    arguments,
                 }]
             } else {
                 Vec::new()
@@ -482,6 +508,15 @@ impl Generator {
             "anthropic" => format!("msg_01{}", rng.alnum(22)),
             _ => rng.alnum(20),
         });
+        // Conversations: the later calls of a trace run inside its first.
+        let started_ms = if !self.content {
+            started_ms
+        } else if new_trace {
+            self.root = (started_ms, latency);
+            started_ms
+        } else {
+            self.root.0 + (rng.unit() * self.root.1 * 0.7) as i64
+        };
         let started = from_millis(started_ms);
         let ended = from_millis(started_ms + latency.round() as i64);
         let seq = rng.next();
@@ -491,6 +526,30 @@ impl Generator {
         r.request_id = uuid_v7(started_ms, seq);
         r.trace_id = Some(self.trace.clone());
         r.span_id = Some(rng.hex(16));
+        if self.content {
+            if new_trace {
+                self.root_span = r.span_id.clone();
+            } else {
+                r.parent_span_id = self.root_span.clone();
+            }
+            let n = 4 + rng.below(30) as usize;
+            let question = format!(
+                "{} {}?",
+                QUESTIONS[rng.below(QUESTIONS.len() as u64) as usize],
+                words(rng, n)
+            );
+            r.messages = Some(serde_json::json!([
+                {"role": "system", "content": format!("You are the {} assistant of {tenant}. Answer briefly and cite the documents.", function.name)},
+                {"role": "user", "content": question},
+            ]));
+            if status == Status::Ok {
+                let n = 10 + rng.below(120) as usize;
+                r.response = Some(llm_traced_runtime::record::ResponseContent {
+                    text: Some(words(rng, n)),
+                    ..Default::default()
+                });
+            }
+        }
         r.user_id = Some(format!("u{}", 1000 + user));
         r.session_id = Some(format!("s{}-{}", 1000 + user, session));
         r.tenant_id = Some(tenant.to_owned());
@@ -517,6 +576,81 @@ impl Generator {
         r.warnings = warnings;
         r
     }
+}
+
+const QUESTIONS: &[&str] = &[
+    "How do I reset my password for",
+    "Summarise the attached contract about",
+    "Which invoices are overdue for",
+    "Classify this support ticket about",
+    "What is the refund policy for",
+    "Find the documents that mention",
+];
+
+const WORDS: &[&str] = &[
+    "account",
+    "billing",
+    "invoice",
+    "order",
+    "shipment",
+    "delivery",
+    "warranty",
+    "contract",
+    "renewal",
+    "discount",
+    "customer",
+    "ticket",
+    "priority",
+    "escalation",
+    "policy",
+    "region",
+    "subscription",
+    "payment",
+    "card",
+    "transfer",
+    "balance",
+    "report",
+    "quarter",
+    "revenue",
+    "forecast",
+    "inventory",
+    "supplier",
+    "product",
+    "feature",
+    "release",
+    "bug",
+    "latency",
+    "outage",
+    "migration",
+    "database",
+    "backup",
+    "security",
+    "access",
+    "password",
+    "login",
+    "the",
+    "a",
+    "of",
+    "and",
+    "for",
+    "with",
+    "in",
+    "on",
+    "to",
+    "from",
+    "about",
+    "after",
+];
+
+fn words(rng: &mut Rng, n: usize) -> String {
+    let mut out = String::new();
+    for i in 0..n {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
+    }
+    out
 }
 
 fn failure_message(f: &Failure, model: &Model, input: u64, rng: &mut Rng) -> String {
@@ -571,15 +705,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let out: Box<dyn Write> = match &args.out {
-        Some(path) => match std::fs::File::create(path) {
+    let out: Box<dyn Write> = match (&args.out, &args.conversations) {
+        (_, Some(_)) => Box::new(std::io::sink()),
+        (Some(path), None) => match std::fs::File::create(path) {
             Ok(f) => Box::new(f),
             Err(e) => {
                 eprintln!("llm-traced-gen: cannot create {}: {e}", path.display());
                 return ExitCode::from(3);
             }
         },
-        None => Box::new(std::io::stdout().lock()),
+        (None, None) => Box::new(std::io::stdout().lock()),
     };
     let template = serde_json::json!({
         "schema": SCHEMA_VERSION, "request_id": "", "kind": "llm", "name": "", "function": "",
@@ -600,8 +735,14 @@ fn main() -> ExitCode {
         span_ms: args.days.max(0.0) * 86_400_000.0,
         total: args.records,
         trace: String::new(),
+        root_span: None,
+        root: (0, 0.0),
+        content: args.conversations.is_some(),
         template,
     };
+    if let Some(dir) = &args.conversations {
+        return write_conversations(&mut generator, args.records, dir);
+    }
     let mut line = Vec::with_capacity(1024);
     for i in 0..args.records {
         let record = generator.record(i);
@@ -621,6 +762,27 @@ fn main() -> ExitCode {
     if let Err(e) = out.flush() {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("llm-traced-gen: cannot write: {e}");
+            return ExitCode::from(3);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Writes one saved conversation per call into `dir`, as the runtime does.
+fn write_conversations(generator: &mut Generator, records: u64, dir: &std::path::Path) -> ExitCode {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!("llm-traced-gen: cannot create {}: {e}", dir.display());
+        return ExitCode::from(3);
+    }
+    for i in 0..records {
+        let record = generator.record(i);
+        let path = dir.join(llm_traced_runtime::conversation_file_name(&record));
+        let body = match serde_json::to_vec_pretty(&record) {
+            Ok(b) => b,
+            Err(_) => continue,
+        };
+        if let Err(e) = std::fs::write(&path, body) {
+            eprintln!("llm-traced-gen: cannot write {}: {e}", path.display());
             return ExitCode::from(3);
         }
     }

@@ -109,3 +109,6 @@ pub fn stderr(output: &std::process::Output) -> String {
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"))
 }
+
+pub mod server;
+pub mod webdriver;
