@@ -2,11 +2,31 @@
 
 use std::io::Read;
 
+use clap::Args;
 use llm_traced_runtime::diagnostics::diagnose_text;
 
 use crate::exit::{Failure, Outcome};
 use crate::render::{Paint, Style};
-use crate::DiagnoseArgs;
+
+/// `diagnose --help`'s examples and exit codes.
+pub(crate) const HELP: &str = "\
+Examples:
+  llm-traced diagnose \"Error code: 429 - {'error': {'code': 'rate_limit'}}\"
+  llm-traced diagnose - < error.txt
+  llm-traced diagnose --json \"context_length_exceeded\" | jq .retryable
+
+Exit codes: 0 done; 2 usage error; 3 stdin could not be read.";
+
+/// `diagnose`'s arguments.
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// The error text (several words are joined); `-` reads stdin.
+    #[arg(required = true, value_name = "TEXT")]
+    pub text: Vec<String>,
+    /// Print the diagnosis as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Runs `diagnose`.
 pub fn run(args: &DiagnoseArgs, style: Style) -> Result<Outcome, Failure> {

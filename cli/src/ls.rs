@@ -1,14 +1,76 @@
 //! `ls`: the saved conversations of a directory as a table, newest first.
 
+use clap::Args;
 use serde::Serialize;
+use std::path::PathBuf;
 
-use llm_traced_runtime::record::CallRecord;
 use llm_traced_runtime::Status;
 
+use crate::conversations::{conversation_files, Meta};
 use crate::exit::{Failure, Outcome};
 use crate::render::{self, Column, Paint, Style, Table};
-use crate::show::{conversation_files, load, Loaded};
-use crate::LsArgs;
+
+/// `ls --help`'s examples and exit codes.
+pub(crate) const HELP: &str = "\
+Examples:
+  llm-traced ls                              $LLM_CONVERSATIONS_DIR or
+                                             ./llm_conversations
+  llm-traced ls /var/log/app/conversations --model gpt-4o --since 2026-11-27
+  llm-traced ls --errors --since 30m         failed calls of the last 30 minutes
+  llm-traced ls --trace 4a0602d9             every call of one request
+  llm-traced ls --errors --paths | xargs llm-traced show
+
+ID is the end of the request id: `llm-traced show ID` opens the file.
+Times are UTC. --since/--until take RFC 3339, a date (2026-11-27), a date
+and time (2026-11-27 09:00) or an age (90s, 30m, 2h, 7d).
+
+Exit codes: 0 done; 1 some files were not llm-traced records; 2 usage error;
+3 the directory could not be read.";
+
+/// `ls`'s arguments.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// The directory of saved conversations.
+    #[arg(
+        env = "LLM_CONVERSATIONS_DIR",
+        default_value = "llm_conversations",
+        value_name = "DIR"
+    )]
+    pub dir: PathBuf,
+    /// Only calls whose model (asked for or answering) contains this text.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Only calls that did not succeed.
+    #[arg(long)]
+    pub errors: bool,
+    /// Only calls that started at or after this time.
+    #[arg(long, value_parser = crate::when::parse_when, value_name = "TIME")]
+    pub since: Option<i64>,
+    /// Only calls that started before this time.
+    #[arg(long, value_parser = crate::when::parse_when, value_name = "TIME")]
+    pub until: Option<i64>,
+    /// Only calls of this trace (a prefix of the trace id is enough).
+    #[arg(long, value_name = "TRACE_ID")]
+    pub trace: Option<String>,
+    /// Only calls of this session.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Only calls of this user.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// At most this many rows (the newest).
+    #[arg(short = 'n', long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Print only the files' paths, one per line.
+    #[arg(long, conflicts_with = "json")]
+    pub paths: bool,
+    /// Add the FILE column (wider than 80 columns).
+    #[arg(long, conflicts_with = "json")]
+    pub wide: bool,
+    /// Print JSON (one array) for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// One row of `ls --json`.
 #[derive(Debug, Serialize)]
@@ -54,36 +116,43 @@ pub struct Entry<'a> {
 }
 
 impl<'a> Entry<'a> {
-    fn new(l: &'a Loaded) -> Self {
-        let r = &l.record;
+    fn new(row: &'a Row) -> Self {
+        let m = &row.meta;
         Entry {
-            file: l.path.display().to_string(),
-            request_id: &r.request_id,
-            started_at: crate::when::format_millis(r.started_at.timestamp_millis()),
-            name: &r.name,
-            function: &r.function,
-            provider: r.provider.as_deref(),
-            request_model: r.request_model.as_deref(),
-            response_model: r.response_model.as_deref(),
-            input_tokens: r.usage.and_then(|u| u.input_tokens),
-            output_tokens: r.usage.and_then(|u| u.output_tokens),
-            total_tokens: r.usage.and_then(|u| u.total()),
-            cost_usd: r.cost_usd,
-            latency_ms: r.latency_ms,
-            status: r.status.as_str(),
-            error_type: r.error.as_ref().map(|e| e.error_type.as_str()),
-            trace_id: r.trace_id.as_deref(),
-            session_id: r.session_id.as_deref(),
-            user_id: r.user_id.as_deref(),
-            tenant_id: r.tenant_id.as_deref(),
+            file: row.path.display().to_string(),
+            request_id: &m.request_id,
+            started_at: crate::when::format_millis(row.started),
+            name: &m.name,
+            function: &m.function,
+            provider: m.provider.as_deref(),
+            request_model: m.request_model.as_deref(),
+            response_model: m.response_model.as_deref(),
+            input_tokens: m.usage.and_then(|u| u.input_tokens),
+            output_tokens: m.usage.and_then(|u| u.output_tokens),
+            total_tokens: m.usage.and_then(|u| u.total()),
+            cost_usd: m.cost_usd,
+            latency_ms: m.latency_ms,
+            status: m.status.as_str(),
+            error_type: m.error.as_ref().and_then(|e| e.error_type.as_deref()),
+            trace_id: m.trace_id.as_deref(),
+            session_id: m.session_id.as_deref(),
+            user_id: m.user_id.as_deref(),
+            tenant_id: m.tenant_id.as_deref(),
         }
     }
 }
 
-fn keep(args: &LsArgs, r: &CallRecord) -> bool {
+/// A listed call: its file, its metadata, its start (epoch ms).
+struct Row {
+    path: std::path::PathBuf,
+    meta: Meta,
+    started: i64,
+}
+
+fn keep(args: &LsArgs, m: &Meta, started: i64) -> bool {
     if let Some(model) = &args.model {
         let needle = model.to_lowercase();
-        let hit = [&r.request_model, &r.response_model]
+        let hit = [&m.request_model, &m.response_model]
             .into_iter()
             .flatten()
             .any(|m| m.to_lowercase().contains(&needle));
@@ -91,15 +160,14 @@ fn keep(args: &LsArgs, r: &CallRecord) -> bool {
             return false;
         }
     }
-    let started = r.started_at.timestamp_millis();
-    if (args.errors && r.status == Status::Ok)
+    if (args.errors && m.status == Status::Ok)
         || args.since.is_some_and(|s| started < s)
         || args.until.is_some_and(|u| started >= u)
     {
         return false;
     }
     if let Some(trace) = &args.trace {
-        let hit = r
+        let hit = m
             .trace_id
             .as_deref()
             .is_some_and(|t| t.to_lowercase().starts_with(&trace.to_lowercase()));
@@ -108,7 +176,7 @@ fn keep(args: &LsArgs, r: &CallRecord) -> bool {
         }
     }
     let same = |want: &Option<String>, have: &Option<String>| want.is_none() || want == have;
-    same(&args.session, &r.session_id) && same(&args.user, &r.user_id)
+    same(&args.session, &m.session_id) && same(&args.user, &m.user_id)
 }
 
 /// The short ID `ls` shows: the last 8 characters of the request id, which
@@ -130,28 +198,38 @@ pub fn run(args: &LsArgs, style: Style) -> Result<Outcome, Failure> {
     }
     let files = conversation_files(dir)
         .map_err(|e| Failure::Input(format!("cannot read {}: {e}", dir.display())))?;
+    // Newest first by name (names start with the start time), reading only
+    // each file's metadata, and only as many files as the rows asked for:
+    // `-n 5` reads a handful of files however many there are.
     let mut outcome = Outcome::Clean;
     let mut loaded = Vec::new();
-    for file in &files {
-        match load(file) {
-            Ok(l) => loaded.push(l),
-            Err(skip) => {
-                eprintln!("llm-traced: skipped {skip}");
+    let mut total = 0;
+    for file in files.iter().rev() {
+        if args.limit.is_some_and(|n| loaded.len() >= n) {
+            break;
+        }
+        let meta = std::fs::read(file)
+            .map_err(|e| format!("{}: {e}", file.display()))
+            .and_then(|bytes| Meta::parse(&bytes).map_err(|e| format!("{}: {e}", file.display())));
+        match meta {
+            Ok(meta) => {
+                total += 1;
+                let started = crate::when::rfc3339_millis(&meta.started_at).unwrap_or(0);
+                if keep(args, &meta, started) {
+                    loaded.push(Row {
+                        path: file.clone(),
+                        meta,
+                        started,
+                    });
+                }
+            }
+            Err(why) => {
+                eprintln!("llm-traced: skipped {why}");
                 outcome = Outcome::Findings;
             }
         }
     }
-    let total = loaded.len();
-    loaded.retain(|l| keep(args, &l.record));
-    loaded.sort_by(|a, b| {
-        b.record
-            .started_at
-            .cmp(&a.record.started_at)
-            .then_with(|| b.path.cmp(&a.path))
-    });
-    if let Some(n) = args.limit {
-        loaded.truncate(n);
-    }
+    loaded.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| b.path.cmp(&a.path)));
 
     let text = if args.json {
         let entries: Vec<Entry<'_>> = loaded.iter().map(Entry::new).collect();
@@ -180,7 +258,7 @@ pub fn run(args: &LsArgs, style: Style) -> Result<Outcome, Failure> {
     Ok(outcome)
 }
 
-fn table(args: &LsArgs, loaded: &[Loaded], style: Style) -> String {
+fn table(args: &LsArgs, loaded: &[Row], style: Style) -> String {
     let mut columns = vec![
         Column::fixed("TIME (UTC)"),
         Column::text("NAME"),
@@ -195,7 +273,7 @@ fn table(args: &LsArgs, loaded: &[Loaded], style: Style) -> String {
     }
     let mut table = Table::new(columns);
     for l in loaded {
-        let r = &l.record;
+        let r = &l.meta;
         let model = r
             .request_model
             .as_deref()
@@ -206,7 +284,10 @@ fn table(args: &LsArgs, loaded: &[Loaded], style: Style) -> String {
             .and_then(|u| u.total())
             .map_or_else(|| "-".to_owned(), render::short_count);
         let mut cells = vec![
-            r.started_at.format("%m-%d %H:%M:%S").to_string(),
+            crate::when::format_millis(l.started)
+                .get(5..19)
+                .unwrap_or_default()
+                .replace('T', " "),
             r.name.to_string(),
             model.to_owned(),
             tokens,
@@ -218,7 +299,7 @@ fn table(args: &LsArgs, loaded: &[Loaded], style: Style) -> String {
             cells.push(l.path.display().to_string());
         }
         let paint = match r.status {
-            Status::Ok if r.level == "warn" => Some(Paint::Yellow),
+            Status::Ok if r.level.as_deref() == Some("warn") => Some(Paint::Yellow),
             Status::Ok => None,
             _ => Some(Paint::Red),
         };

@@ -3,68 +3,48 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use clap::Args;
 use llm_traced_runtime::diagnostics::diagnose_text;
-use llm_traced_runtime::record::{CallRecord, ReadError};
+use llm_traced_runtime::record::CallRecord;
 use llm_traced_runtime::Status;
 use serde_json::Value;
 
+use crate::conversations::{conversation_files, load, Skip};
 use crate::exit::{Failure, Outcome};
 use crate::render::{self, Paint, Style};
-use crate::ShowArgs;
 
-/// A conversation file, read.
-pub struct Loaded {
-    /// Its path.
-    pub path: PathBuf,
-    /// Its text, as saved.
-    pub text: String,
-    /// The record.
-    pub record: CallRecord,
-}
+/// `show --help`'s examples and exit codes.
+pub(crate) const HELP: &str = "\
+Examples:
+  llm-traced show llm_conversations/20261127T092647.125Z_ask_01a2….json
+  llm-traced show llm_conversations          every conversation, oldest first
+  llm-traced show 49f07b0e                   the file whose name has this ID
+  llm-traced show --raw FILE | jq .usage     the JSON as saved
 
-/// Why a file was left out.
-pub enum Skip {
-    /// It could not be read (exit 3 when it was named explicitly).
-    Unreadable(PathBuf, std::io::Error),
-    /// It is not an llm-traced record (exit 1).
-    NotARecord(PathBuf, ReadError),
-}
+A FILE is a saved conversation (LLM_SAVE_CONVERSATIONS=1), a DIR shows every
+conversation in it, and anything else is looked up as (part of) a file name
+in --dir.
 
-impl std::fmt::Display for Skip {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Skip::Unreadable(p, e) => write!(f, "cannot read {}: {e}", p.display()),
-            Skip::NotARecord(p, e) => write!(f, "{}: {e}", p.display()),
-        }
-    }
-}
+Exit codes: 0 done; 1 some files were not llm-traced records; 2 usage error;
+3 a file could not be read.";
 
-/// Reads one conversation file.
-pub fn load(path: &Path) -> Result<Loaded, Skip> {
-    let text = std::fs::read_to_string(path).map_err(|e| Skip::Unreadable(path.to_owned(), e))?;
-    let record = CallRecord::from_json(&text).map_err(|e| Skip::NotARecord(path.to_owned(), e))?;
-    Ok(Loaded {
-        path: path.to_owned(),
-        text,
-        record,
-    })
-}
-
-/// The conversation files of a directory (`*.json`, not hidden), by name.
-pub fn conversation_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "json")
-                && p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| !n.starts_with('.'))
-                && p.is_file()
-        })
-        .collect();
-    files.sort();
-    Ok(files)
+/// `show`'s arguments.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Conversation files, directories of them, or IDs from `ls`.
+    #[arg(required = true, value_name = "FILE|DIR|ID")]
+    pub paths: Vec<String>,
+    /// Print the JSON as saved instead of rendering it.
+    #[arg(long)]
+    pub raw: bool,
+    /// Where IDs are looked up.
+    #[arg(
+        long,
+        env = "LLM_CONVERSATIONS_DIR",
+        default_value = "llm_conversations",
+        value_name = "DIR"
+    )]
+    pub dir: PathBuf,
 }
 
 /// Runs `show`.

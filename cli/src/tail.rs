@@ -4,14 +4,45 @@
 use std::fs::{File, Metadata};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::Args;
 use llm_traced_runtime::record::CallRecord;
 use llm_traced_runtime::Status;
 
 use crate::exit::{Failure, Outcome};
 use crate::render::{self, Paint, Style};
-use crate::TailArgs;
+
+/// `tail --help`'s examples and exit codes.
+pub(crate) const HELP: &str = "\
+Examples:
+  llm-traced tail calls.jsonl                the last 10 calls, then follow
+  llm-traced tail -n 0 calls.jsonl           only new calls
+  llm-traced tail -n 50 --no-follow calls.jsonl
+
+Errors are red and warnings yellow (on a terminal). When the log is rotated
+(renamed and recreated) tail finishes the old file and goes on with the new
+one; a log that does not exist yet is waited for. Stop with Ctrl-C.
+
+Exit codes: 0 done; 2 usage error; 3 the log could not be read.";
+
+/// `tail`'s arguments.
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// The JSON-lines log.
+    #[arg(value_name = "LOG")]
+    pub log: PathBuf,
+    /// Start with the last N records.
+    #[arg(short = 'n', long, default_value_t = 10, value_name = "N")]
+    pub lines: usize,
+    /// Print the last N records and exit.
+    #[arg(long)]
+    pub no_follow: bool,
+    /// How often to look for new lines, in milliseconds.
+    #[arg(long, default_value_t = 200, value_name = "MS", hide_short_help = true)]
+    pub interval_ms: u64,
+}
 
 /// Runs `tail`.
 pub fn run(args: &TailArgs, style: Style) -> Result<Outcome, Failure> {

@@ -55,27 +55,33 @@ struct Args {
     /// How many days the calls span.
     #[arg(long, default_value_t = 7.0)]
     days: f64,
+    /// Conversations: add a pasted document of about this many KiB to each
+    /// call's messages (saved conversations of real chats are often 10 to
+    /// 50 KiB).
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "KIB",
+        requires = "conversations"
+    )]
+    body_kib: usize,
 }
 
-/// SplitMix64: small, fast, and good enough for synthetic data.
-struct Rng(u64);
+/// `fastrand`'s seeded generator, with the distributions the data needs.
+struct Rng(fastrand::Rng);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.u64(..)
     }
 
     /// Uniform in [0, 1).
     fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        self.0.f64()
     }
 
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.0.u64(..n.max(1))
     }
 
     fn chance(&mut self, p: f64) -> bool {
@@ -730,7 +736,7 @@ fn main() -> ExitCode {
     };
     let mut out = BufWriter::with_capacity(1 << 20, out);
     let mut generator = Generator {
-        rng: Rng(args.seed),
+        rng: Rng(fastrand::Rng::with_seed(args.seed)),
         start_ms,
         span_ms: args.days.max(0.0) * 86_400_000.0,
         total: args.records,
@@ -741,7 +747,7 @@ fn main() -> ExitCode {
         template,
     };
     if let Some(dir) = &args.conversations {
-        return write_conversations(&mut generator, args.records, dir);
+        return write_conversations(&mut generator, args.records, dir, args.body_kib);
     }
     let mut line = Vec::with_capacity(1024);
     for i in 0..args.records {
@@ -769,13 +775,28 @@ fn main() -> ExitCode {
 }
 
 /// Writes one saved conversation per call into `dir`, as the runtime does.
-fn write_conversations(generator: &mut Generator, records: u64, dir: &std::path::Path) -> ExitCode {
+fn write_conversations(
+    generator: &mut Generator,
+    records: u64,
+    dir: &std::path::Path,
+    body_kib: usize,
+) -> ExitCode {
     if let Err(e) = std::fs::create_dir_all(dir) {
         eprintln!("llm-traced-gen: cannot create {}: {e}", dir.display());
         return ExitCode::from(3);
     }
+    const PARAGRAPH: &str = "The quarterly review covered revenue, hiring and the roadmap; \
+        each team lead summarised open risks and the decisions still pending. ";
+    let document = PARAGRAPH.repeat((body_kib * 1024).div_ceil(PARAGRAPH.len()));
     for i in 0..records {
-        let record = generator.record(i);
+        let mut record = generator.record(i);
+        if body_kib > 0 {
+            let pasted = serde_json::json!({"role": "user", "content": document});
+            match &mut record.messages {
+                Some(serde_json::Value::Array(messages)) => messages.insert(0, pasted),
+                _ => record.messages = Some(serde_json::Value::Array(vec![pasted])),
+            }
+        }
         let path = dir.join(llm_traced_runtime::conversation_file_name(&record));
         let body = match serde_json::to_vec_pretty(&record) {
             Ok(b) => b,

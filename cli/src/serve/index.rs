@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use llm_traced_runtime::record::Status;
-use serde::Deserialize;
+
+pub use crate::conversations::Meta;
 
 /// An interned string's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -134,98 +135,6 @@ impl Entry {
     }
 }
 
-/// The metadata of a record, as read from a file or a log line: every
-/// field the index keeps and nothing else (message bodies are skipped
-/// without being built).
-#[derive(Debug, Deserialize)]
-pub struct Meta {
-    schema: Option<u64>,
-    request_id: String,
-    #[serde(default)]
-    trace_id: Option<String>,
-    #[serde(default)]
-    span_id: Option<String>,
-    #[serde(default)]
-    parent_span_id: Option<String>,
-    #[serde(default)]
-    kind: Option<String>,
-    name: String,
-    function: String,
-    #[serde(default)]
-    request_model: Option<String>,
-    #[serde(default)]
-    response_model: Option<String>,
-    #[serde(default)]
-    user_id: Option<String>,
-    #[serde(default)]
-    session_id: Option<String>,
-    #[serde(default)]
-    tenant_id: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-    started_at: String,
-    latency_ms: f64,
-    status: Status,
-    #[serde(default)]
-    error: Option<MetaError>,
-    #[serde(default)]
-    usage: Option<MetaUsage>,
-    #[serde(default)]
-    cost_usd: Option<f64>,
-    #[serde(default)]
-    level: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct MetaError {
-    #[serde(default, rename = "type")]
-    error_type: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct MetaUsage {
-    #[serde(default)]
-    input_tokens: Option<u64>,
-    #[serde(default)]
-    output_tokens: Option<u64>,
-    #[serde(default)]
-    total_tokens: Option<u64>,
-}
-
-impl Meta {
-    /// Reads a record's metadata, checking what `CallRecord::from_json`
-    /// checks: JSON, a record (a `schema` field) of the version this build reads.
-    pub fn parse(bytes: &[u8]) -> Result<Meta, String> {
-        let meta: Meta = serde_json::from_slice(bytes).map_err(|e| {
-            if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err() {
-                format!("not valid JSON: {e}")
-            } else {
-                format!("not an llm-traced record: {e}")
-            }
-        })?;
-        match meta.schema {
-            Some(v) if v == u64::from(llm_traced_runtime::record::SCHEMA_VERSION) => {}
-            Some(v) => {
-                return Err(format!(
-                    "record schema version {v} is not supported (this build reads version {})",
-                    llm_traced_runtime::record::SCHEMA_VERSION
-                ))
-            }
-            None => return Err("not an llm-traced record (no `schema` field)".to_owned()),
-        }
-        if crate::when::rfc3339_millis(&meta.started_at).is_none() {
-            return Err(format!("`started_at` is not a time: {}", meta.started_at));
-        }
-        if !meta.latency_ms.is_finite() {
-            return Err("`latency_ms` is not a number".to_owned());
-        }
-        if meta.request_id.is_empty() {
-            return Err("`request_id` is empty".to_owned());
-        }
-        Ok(meta)
-    }
-}
-
 /// A file or line that was not indexed, and why.
 #[derive(Debug, Clone)]
 pub struct Skipped {
@@ -294,12 +203,7 @@ impl Index {
             error_type: opt(s, meta.error.and_then(|e| e.error_type)),
             input_tokens: meta.usage.as_ref().and_then(|u| u.input_tokens),
             output_tokens: meta.usage.as_ref().and_then(|u| u.output_tokens),
-            total_tokens: meta.usage.as_ref().and_then(|u| {
-                u.total_tokens.or(match (u.input_tokens, u.output_tokens) {
-                    (None, None) => None,
-                    (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
-                })
-            }),
+            total_tokens: meta.usage.as_ref().and_then(|u| u.total()),
             cost_usd: meta.cost_usd,
             warn: meta.level.as_deref() == Some("warn"),
             body,

@@ -229,8 +229,8 @@ async fn stats_json(State(app): Shared, RawQuery(raw): RawQuery) -> Response {
         let ids = filtered(&app, &query);
         let index = app.index.read().unwrap_or_else(|e| e.into_inner());
         let by = match query.by.as_str() {
-            "hour" => Some(crate::stats::Bucket::Hour),
-            "day" => Some(crate::stats::Bucket::Day),
+            "hour" => Some(crate::stats::aggregate::Bucket::Hour),
+            "day" => Some(crate::stats::aggregate::Bucket::Day),
             _ => None,
         };
         let report = super::stats::report(&index, &ids, by, app.inputs.clone());

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
-use crate::stats::{
+use crate::stats::aggregate::{
     rank, Bucket, ByTime, Cost, ErrorType, Errors, Group, Latency, Report, TimeBucket, Tokens,
 };
 
@@ -169,7 +169,7 @@ pub fn report(index: &Index, ids: &[u32], by: Option<Bucket>, inputs: Vec<String
         bad_line_examples: index
             .skipped
             .iter()
-            .take(crate::stats::BAD_EXAMPLES)
+            .take(crate::stats::aggregate::BAD_EXAMPLES)
             .map(|s| s.what.clone())
             .collect(),
         first_started_at: (n > 0).then(|| crate::when::format_millis(first)),

@@ -3,11 +3,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::aggregate::{self as stats, Filter, Partial, Report};
+use super::read::{self as stats_read, ReadOptions, Source};
+use super::StatsArgs;
 use crate::exit::{Failure, Outcome};
 use crate::render::{self, Column, Paint, Style, Table};
-use crate::stats::{self, Filter, Partial, Report};
-use crate::stats_read::{self, ReadOptions, Source};
-use crate::StatsArgs;
 
 /// Runs `stats`.
 pub fn run(args: &StatsArgs, style: Style) -> Result<Outcome, Failure> {

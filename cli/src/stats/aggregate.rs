@@ -13,8 +13,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::Serialize;
 
-use crate::stats_line::LineReader;
-use crate::stats_read::{for_each_line, Chunk};
+use super::line::LineReader;
+use super::read::{for_each_line, Chunk};
 use crate::when;
 
 /// Which records count, and how to bucket them by time.
@@ -891,7 +891,7 @@ mod tests {
 
     #[test]
     fn an_overlong_line_is_one_bad_line_with_its_number() {
-        use crate::stats_read::{scan, ReadOptions, Source};
+        use crate::stats::read::{scan, ReadOptions, Source};
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("log.jsonl");
         let good = r#"{"started_at":"2026-11-27T09:26:47Z","status":"ok","latency_ms":1}"#;

@@ -1,0 +1,150 @@
+//! Saved conversations, as every command reads them: the files of a
+//! directory (by name, which is by start time), a whole record when one is
+//! shown, and only the metadata ([`Meta`]: no message bodies built) when
+//! calls are listed or indexed, so that a listing's memory stays small
+//! however large the files are.
+
+use std::path::{Path, PathBuf};
+
+use llm_traced_runtime::capture::Usage;
+use llm_traced_runtime::record::{CallRecord, ReadError, Status};
+use serde::Deserialize;
+
+/// A conversation file, read.
+pub struct Loaded {
+    /// Its path.
+    pub path: PathBuf,
+    /// Its text, as saved.
+    pub text: String,
+    /// The record.
+    pub record: CallRecord,
+}
+
+/// Why a file was left out.
+pub enum Skip {
+    /// It could not be read (exit 3 when it was named explicitly).
+    Unreadable(PathBuf, std::io::Error),
+    /// It is not an llm-traced record (exit 1).
+    NotARecord(PathBuf, ReadError),
+}
+
+impl std::fmt::Display for Skip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Skip::Unreadable(p, e) => write!(f, "cannot read {}: {e}", p.display()),
+            Skip::NotARecord(p, e) => write!(f, "{}: {e}", p.display()),
+        }
+    }
+}
+
+/// Reads one conversation file.
+pub fn load(path: &Path) -> Result<Loaded, Skip> {
+    let text = std::fs::read_to_string(path).map_err(|e| Skip::Unreadable(path.to_owned(), e))?;
+    let record = CallRecord::from_json(&text).map_err(|e| Skip::NotARecord(path.to_owned(), e))?;
+    Ok(Loaded {
+        path: path.to_owned(),
+        text,
+        record,
+    })
+}
+
+/// The conversation files of a directory (`*.json`, not hidden), by name.
+pub fn conversation_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "json")
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| !n.starts_with('.'))
+                && p.is_file()
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The metadata of a record, as read from a file or a log line: every
+/// field the index keeps and nothing else (message bodies are skipped
+/// without being built).
+#[derive(Debug, Deserialize)]
+pub struct Meta {
+    pub(crate) schema: Option<u64>,
+    pub(crate) request_id: String,
+    #[serde(default)]
+    pub(crate) trace_id: Option<String>,
+    #[serde(default)]
+    pub(crate) span_id: Option<String>,
+    #[serde(default)]
+    pub(crate) parent_span_id: Option<String>,
+    #[serde(default)]
+    pub(crate) kind: Option<String>,
+    pub(crate) name: String,
+    pub(crate) function: String,
+    #[serde(default)]
+    pub(crate) provider: Option<String>,
+    #[serde(default)]
+    pub(crate) request_model: Option<String>,
+    #[serde(default)]
+    pub(crate) response_model: Option<String>,
+    #[serde(default)]
+    pub(crate) user_id: Option<String>,
+    #[serde(default)]
+    pub(crate) session_id: Option<String>,
+    #[serde(default)]
+    pub(crate) tenant_id: Option<String>,
+    #[serde(default)]
+    pub(crate) tags: Vec<String>,
+    pub(crate) started_at: String,
+    pub(crate) latency_ms: f64,
+    pub(crate) status: Status,
+    #[serde(default)]
+    pub(crate) error: Option<MetaError>,
+    #[serde(default)]
+    pub(crate) usage: Option<Usage>,
+    #[serde(default)]
+    pub(crate) cost_usd: Option<f64>,
+    #[serde(default)]
+    pub(crate) level: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct MetaError {
+    #[serde(default, rename = "type")]
+    pub(crate) error_type: Option<String>,
+}
+
+impl Meta {
+    /// Reads a record's metadata, checking what `CallRecord::from_json`
+    /// checks: JSON, a record (a `schema` field) of the version this build reads.
+    pub fn parse(bytes: &[u8]) -> Result<Meta, String> {
+        let meta: Meta = serde_json::from_slice(bytes).map_err(|e| {
+            if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err() {
+                format!("not valid JSON: {e}")
+            } else {
+                format!("not an llm-traced record: {e}")
+            }
+        })?;
+        match meta.schema {
+            Some(v) if v == u64::from(llm_traced_runtime::record::SCHEMA_VERSION) => {}
+            Some(v) => {
+                return Err(format!(
+                    "record schema version {v} is not supported (this build reads version {})",
+                    llm_traced_runtime::record::SCHEMA_VERSION
+                ))
+            }
+            None => return Err("not an llm-traced record (no `schema` field)".to_owned()),
+        }
+        if crate::when::rfc3339_millis(&meta.started_at).is_none() {
+            return Err(format!("`started_at` is not a time: {}", meta.started_at));
+        }
+        if !meta.latency_ms.is_finite() {
+            return Err("`latency_ms` is not a number".to_owned());
+        }
+        if meta.request_id.is_empty() {
+            return Err("`request_id` is empty".to_owned());
+        }
+        Ok(meta)
+    }
+}
