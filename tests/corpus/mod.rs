@@ -417,6 +417,7 @@ pub fn near_misses(rng: &mut Rng) -> Vec<String> {
         "the SKU is SK-1234",
         "dapi and pypi-server",
         "Send SIGTERM and wait",
+        "xoxo-see-you-in-2025",
         "signature: Best regards, Jane",
     ]
     .iter()

@@ -147,7 +147,12 @@ fn slack(b: &[u8], i: usize) -> Option<usize> {
     if starts(b, p, b"e.xox") {
         p += 5;
     }
-    if !matches!(at(b, p), b'a' | b'b' | b'e' | b'o' | b'p' | b'r' | b's') || at(b, p + 1) != b'-' {
+    let kind = at(b, p);
+    if !matches!(kind, b'a' | b'b' | b'e' | b'o' | b'p' | b'r' | b's') || at(b, p + 1) != b'-' {
+        return None;
+    }
+    // Legacy `xoxo-`/`xoxs-` tokens are digit groups: `xoxo-see-you-in-2025` is a word.
+    if matches!(kind, b'o' | b's') && !at(b, p + 2).is_ascii_digit() {
         return None;
     }
     let n = run(b, p + 2, is_key);
