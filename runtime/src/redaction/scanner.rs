@@ -8,7 +8,7 @@ use super::personal::*;
 use super::secrets::{self, aws_key, bearer, github_token, private_key};
 use super::{keys, Kind, Mode};
 
-/// [`find`] with extra secret key names (written together, lowercase).
+/// [`find`](super::find) with extra secret key names (written together, lowercase).
 pub(super) fn find_with_keys(
     text: &str,
     mode: Mode,
