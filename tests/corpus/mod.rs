@@ -97,9 +97,11 @@ fn pem(rng: &mut Rng, label: &str) -> Case {
     around(block, body)
 }
 
-/// Every format: its name and a generator of fresh samples.
-#[allow(clippy::type_complexity)]
-pub fn formats() -> Vec<(&'static str, fn(&mut Rng) -> Case)> {
+/// A format: its name and a generator of fresh samples.
+pub type Format = (&'static str, fn(&mut Rng) -> Case);
+
+/// Every format.
+pub fn formats() -> Vec<Format> {
     vec![
         ("openai legacy", |r| {
             same(format!("sk-{}", r.chars(ALNUM, 48)))
