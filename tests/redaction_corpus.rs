@@ -128,6 +128,127 @@ fn inserted_among_random_words_no_secret_survives() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Random JSON (tool-call arguments, a tool's result): every format under
+/// any key, and any value under a secret key, is gone; the text stays JSON
+/// and everything else stays as it was.
+#[test]
+fn random_json_loses_its_secrets_and_stays_json() {
+    use llm_traced::redaction::Rules;
+    let mut rng = Rng(0x1357_9BDF_2468_ACE0);
+    let formats = formats();
+    let rules = Rules::new();
+    let secret_keys = [
+        "password",
+        "api_key",
+        "clientSecret",
+        "X-Api-Key",
+        "access_token",
+    ];
+    let plain_keys = [
+        "query",
+        "note",
+        "max_tokens",
+        "token_count",
+        "author",
+        "items",
+    ];
+    fn build(
+        rng: &mut Rng,
+        depth: usize,
+        formats: &[corpus::Format],
+        secret_keys: &[&str],
+        plain_keys: &[&str],
+        secrets: &mut Vec<String>,
+        plain: &mut Vec<String>,
+    ) -> Value {
+        match rng.below(if depth > 2 { 3 } else { 5 }) {
+            0 => {
+                let (_, generate) = &formats[rng.below(formats.len())];
+                let case = generate(rng);
+                secrets.push(case.secret);
+                Value::String(case.text)
+            }
+            1 => {
+                let word = format!("plain{}", rng.below(1_000_000));
+                plain.push(word.clone());
+                Value::String(word)
+            }
+            2 => json!(rng.below(10_000)),
+            3 => Value::Array(
+                (0..rng.below(4))
+                    .map(|_| {
+                        build(
+                            rng,
+                            depth + 1,
+                            formats,
+                            secret_keys,
+                            plain_keys,
+                            secrets,
+                            plain,
+                        )
+                    })
+                    .collect(),
+            ),
+            _ => {
+                let mut map = serde_json::Map::new();
+                for n in 0..rng.below(5) {
+                    // A distinct word after each key keeps the keys apart.
+                    if rng.below(3) == 0 {
+                        let key = format!("{}_{n}", rng.pick(secret_keys));
+                        let value = rng.chars(corpus::PASSWORD, 12);
+                        secrets.push(value.clone());
+                        map.insert(key, Value::String(value));
+                    } else {
+                        let key = format!("{}_{n}", rng.pick(plain_keys));
+                        let value = build(
+                            rng,
+                            depth + 1,
+                            formats,
+                            secret_keys,
+                            plain_keys,
+                            secrets,
+                            plain,
+                        );
+                        map.insert(key, value);
+                    }
+                }
+                Value::Object(map)
+            }
+        }
+    }
+    for round in 0..1500 {
+        let (mut secrets, mut plain) = (Vec::new(), Vec::new());
+        let mut map = serde_json::Map::new();
+        for k in 0..4 {
+            let value = build(
+                &mut rng,
+                0,
+                &formats,
+                &secret_keys,
+                &plain_keys,
+                &mut secrets,
+                &mut plain,
+            );
+            map.insert(format!("field{k}"), value);
+        }
+        let original = Value::Object(map).to_string();
+        let mut text = original.clone();
+        rules.scrub_string(&mut text, Mode::SecretsOnly);
+        let parsed: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("round {round}: not JSON ({e}): {text}"));
+        for secret in &secrets {
+            assert!(!leaks(&text, secret), "round {round}: {secret:?} in {text}");
+        }
+        for word in &plain {
+            assert!(
+                text.contains(word.as_str()),
+                "round {round}: {word} lost in {text}"
+            );
+        }
+        assert!(parsed.is_object());
+    }
+}
+
 #[test]
 fn named_values_keep_the_shape_and_schemas_stay() {
     assert_eq!(

@@ -97,9 +97,11 @@ fn pem(rng: &mut Rng, label: &str) -> Case {
     around(block, body)
 }
 
-/// Every format: its name and a generator of fresh samples.
-#[allow(clippy::type_complexity)]
-pub fn formats() -> Vec<(&'static str, fn(&mut Rng) -> Case)> {
+/// A format: its name and a generator of fresh samples.
+pub type Format = (&'static str, fn(&mut Rng) -> Case);
+
+/// Every format.
+pub fn formats() -> Vec<Format> {
     vec![
         ("openai legacy", |r| {
             same(format!("sk-{}", r.chars(ALNUM, 48)))
@@ -259,6 +261,33 @@ pub fn formats() -> Vec<(&'static str, fn(&mut Rng) -> Case)> {
             same(format!("{prefix}{}", r.chars(HEX, 32)))
         }),
         ("databricks", |r| same(format!("dapi{}", r.chars(HEX, 32)))),
+        ("hashicorp vault", |r| {
+            same(format!("hvs.{}", r.chars_in(B64URL, 90, 120)))
+        }),
+        ("digitalocean", |r| {
+            let prefix = r.pick(&["dop_v1_", "doo_v1_", "dor_v1_"]);
+            same(format!("{prefix}{}", r.chars(HEX, 64)))
+        }),
+        ("doppler", |r| same(format!("dp.pt.{}", r.chars(ALNUM, 43)))),
+        ("sentry", |r| same(format!("sntryu_{}", r.chars(HEX, 64)))),
+        ("notion", |r| {
+            same(format!("ntn_{}{}", r.chars(DIGITS, 11), r.chars(ALNUM, 35)))
+        }),
+        ("linear", |r| {
+            same(format!("lin_api_{}", r.chars(ALNUM, 40)))
+        }),
+        ("postman", |r| {
+            same(format!("PMAK-{}-{}", r.chars(HEX, 24), r.chars(HEX, 34)))
+        }),
+        ("grafana", |r| {
+            same(format!("glsa_{}_{}", r.chars(ALNUM, 32), r.chars(HEX, 8)))
+        }),
+        ("age secret key", |r| {
+            same(format!(
+                "AGE-SECRET-KEY-1{}",
+                r.chars("QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L", 58)
+            ))
+        }),
         ("jwt", |r| {
             let (a, b) = (r.between(20, 40), r.between(30, 90));
             same(format!(
@@ -417,6 +446,7 @@ pub fn near_misses(rng: &mut Rng) -> Vec<String> {
         "the SKU is SK-1234",
         "dapi and pypi-server",
         "Send SIGTERM and wait",
+        "xoxo-see-you-in-2025",
         "signature: Best regards, Jane",
     ]
     .iter()

@@ -28,8 +28,11 @@
 //!   Slack (`xoxb-` and kin, `xapp-`, webhook URLs), Stripe (`sk_live_`,
 //!   `rk_live_`, `sk_test_`, …), Twilio (`SK` + 32 hex), SendGrid (`SG.`),
 //!   Telegram bot tokens, Discord bot tokens and webhook URLs, Shopify
-//!   (`shpat_` and kin), Databricks (`dapi`); JWTs, `Bearer` tokens, `Basic`
-//!   credentials (base64 of `user:password`), PEM and OpenSSH private keys;
+//!   (`shpat_` and kin), Databricks (`dapi`), HashiCorp Vault (`hvs.`),
+//!   DigitalOcean (`dop_v1_`), Doppler (`dp.pt.`), Sentry (`sntryu_`),
+//!   Notion (`ntn_`), Linear (`lin_api_`), Postman (`PMAK-`), Grafana
+//!   (`glsa_`); JWTs, `Bearer` tokens, `Basic` credentials (base64 of
+//!   `user:password`), PEM and OpenSSH private keys, age secret keys;
 //! - the password of a URL's userinfo (`postgres://app:…@db/app`);
 //! - values whose key names a secret (`keys`): `password: …`,
 //!   `"api_key": "…"`, `AccountKey=…;`, and URL query parameters
@@ -92,7 +95,8 @@ pub enum Kind {
     IpAddress,
     /// An API key recognised by its prefix: OpenAI and Anthropic (`sk-…`),
     /// OpenRouter, Google (`AIza…`), Groq, xAI, Hugging Face, Replicate,
-    /// Perplexity, Fireworks, Stripe, SendGrid, Twilio, Shopify, Databricks.
+    /// Perplexity, Fireworks, Stripe, SendGrid, Twilio, Shopify, Databricks,
+    /// DigitalOcean, Doppler, Notion, Linear, Postman.
     ApiKey,
     /// An AWS access key id (`AKIA…`, `ASIA…`, `ABIA…`, `ACCA…`, `A3T…`).
     AwsAccessKey,
@@ -103,10 +107,12 @@ pub enum Kind {
     /// The token after `Bearer ` (the word `Bearer` itself is kept).
     BearerToken,
     /// A PEM private-key block, from `-----BEGIN … PRIVATE KEY-----` to its
-    /// `-----END … PRIVATE KEY-----` (or to the end of an unterminated text).
+    /// `-----END … PRIVATE KEY-----` (or to the end of an unterminated text);
+    /// also an age secret key (`AGE-SECRET-KEY-1…`).
     PrivateKey,
-    /// An access token of a code host, registry or chat service recognised by
-    /// its prefix (GitLab, npm, PyPI, crates.io, Slack, Telegram, Discord).
+    /// An access token of a code host, registry, chat or operations service
+    /// recognised by its prefix (GitLab, npm, PyPI, crates.io, Slack,
+    /// Telegram, Discord, HashiCorp Vault, Sentry, Grafana).
     AccessToken,
     /// The secret path of a Slack or Discord webhook URL.
     WebhookUrl,

@@ -8,7 +8,7 @@ use super::personal::*;
 use super::secrets::{self, aws_key, bearer, github_token, private_key};
 use super::{keys, Kind, Mode};
 
-/// [`find`] with extra secret key names (written together, lowercase).
+/// [`find`](super::find) with extra secret key names (written together, lowercase).
 pub(super) fn find_with_keys(
     text: &str,
     mode: Mode,
@@ -46,7 +46,7 @@ pub(super) const CLASS: [u8; 256] = {
         table[c] = match b {
             // The first letters of the prefixes in `secrets` and of `Bearer`/`Basic`.
             b's' | b'g' | b'A' | b'e' | b'b' | b'B' | b'r' | b'x' | b'h' | b'p' | b'f' | b'n'
-            | b'c' | b'd' | b'S' | b'M' | b'N' | b'O' => WORD | SECRET_WORD,
+            | b'c' | b'd' | b'S' | b'M' | b'N' | b'O' | b'l' | b'P' => WORD | SECRET_WORD,
             b'0'..=b'9' => WORD | PII_WORD,
             b'a'..=b'z' | b'A'..=b'Z' | b'_' => WORD,
             b'-' | b'=' => SECRET_PUNCT,

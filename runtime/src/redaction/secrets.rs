@@ -54,9 +54,17 @@ pub(super) fn prefixed(b: &[u8], i: usize) -> Option<(Range<usize>, Kind)> {
         (b'r', b'8') => api(body(b, i, b"r8_", 30, is_key)),
         // Groq.
         (b'g', b's') => api(body(b, i, b"gsk_", 40, alnum)),
-        // GitLab: personal, deploy, runner, feed, … tokens (`glpat-` and kin).
-        (b'g', b'l') => token(gitlab(b, i)),
+        // GitLab: personal, deploy, runner, feed, … tokens (`glpat-` and
+        // kin); Grafana service accounts (`glsa_` 32 `_` 8 hex).
+        (b'g', b'l') => token(gitlab(b, i).or_else(|| {
+            let end = body(b, i, b"glsa_", 32, alnum)?;
+            (at(b, end) == b'_').then_some(end + 1 + run(b, end + 1, hex))
+        })),
         (b'A', b'I') => api(body(b, i, b"AIza", 30, is_key)),
+        // age encryption keys (Bech32).
+        (b'A', b'G') => {
+            body(b, i, b"AGE-SECRET-KEY-1", 50, alnum).map(|e| (i..e, Kind::PrivateKey))
+        }
         (b'x', b'a') => {
             api(body(b, i, b"xai-", 40, is_key)).or_else(|| token(body(b, i, b"xapp-", 20, is_key)))
         }
@@ -64,6 +72,10 @@ pub(super) fn prefixed(b: &[u8], i: usize) -> Option<(Range<usize>, Kind)> {
         // Hugging Face.
         (b'h', b'f') => api(body(b, i, b"hf_", 30, alnum)),
         (b'h', b'o') => slack_webhook(b, i),
+        // HashiCorp Vault service and batch tokens.
+        (b'h', b'v') => {
+            token(body(b, i, b"hvs.", 80, is_key).or_else(|| body(b, i, b"hvb.", 80, is_key)))
+        }
         // Perplexity.
         (b'p', b'p') => api(body(b, i, b"pplx-", 40, alnum)),
         // PyPI upload tokens (a macaroon: `pypi-AgEIcHlwaS5vcmc…`).
@@ -84,6 +96,26 @@ pub(super) fn prefixed(b: &[u8], i: usize) -> Option<(Range<usize>, Kind)> {
             }
         })),
         (b'd', b'i') => discord_webhook(b, i),
+        // DigitalOcean personal, OAuth and refresh tokens.
+        (b'd', b'o') => api([&b"dop_v1_"[..], b"doo_v1_", b"dor_v1_"]
+            .iter()
+            .find_map(|p| exact(b, i, p, 64, hex))),
+        // Doppler.
+        (b'd', b'p') => api(body(b, i, b"dp.pt.", 40, alnum)),
+        // Sentry user and organisation tokens.
+        (b's', b'n') => token(exact(b, i, b"sntryu_", 64, hex).or_else(|| {
+            body(b, i, b"sntrys_", 60, |c| {
+                is_key(c) || matches!(c, b'+' | b'/' | b'=')
+            })
+        })),
+        // Notion.
+        (b'n', b't') => api(body(b, i, b"ntn_", 40, alnum)),
+        // Linear.
+        (b'l', b'i') => api(body(b, i, b"lin_api_", 40, alnum)),
+        // Postman: `PMAK-` 24 hex `-` 34 hex.
+        (b'P', b'M') => {
+            api(body(b, i, b"PMAK-", 24, |c| hex(c) || c == b'-').filter(|&e| e >= i + 5 + 59))
+        }
         // SendGrid: `SG.` 22 `.` 43.
         (b'S', b'G') => {
             let end = body(b, i, b"SG.", 60, |c| is_key(c) || c == b'.')?;
@@ -147,7 +179,12 @@ fn slack(b: &[u8], i: usize) -> Option<usize> {
     if starts(b, p, b"e.xox") {
         p += 5;
     }
-    if !matches!(at(b, p), b'a' | b'b' | b'e' | b'o' | b'p' | b'r' | b's') || at(b, p + 1) != b'-' {
+    let kind = at(b, p);
+    if !matches!(kind, b'a' | b'b' | b'e' | b'o' | b'p' | b'r' | b's') || at(b, p + 1) != b'-' {
+        return None;
+    }
+    // Legacy `xoxo-`/`xoxs-` tokens are digit groups: `xoxo-see-you-in-2025` is a word.
+    if matches!(kind, b'o' | b's') && !at(b, p + 2).is_ascii_digit() {
         return None;
     }
     let n = run(b, p + 2, is_key);
@@ -239,7 +276,9 @@ pub(super) fn basic(b: &[u8], i: usize) -> Option<(Range<usize>, Kind)> {
 }
 
 /// Whether standard base64 `text` decodes to bytes with a `:` in them (and no
-/// control bytes): `user:password`.
+/// control bytes): `user:password`. Written out here because it runs inside
+/// the scan (at every `Basic ` followed by base64) and std has no base64: a
+/// dependency for these few lines would cost every build.
 fn decodes_to_credentials(text: &[u8]) -> bool {
     let sextet = |c: u8| match c {
         b'A'..=b'Z' => Some(c - b'A'),
