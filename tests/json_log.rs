@@ -629,6 +629,11 @@ fn child_subscriber() {
     Context::new_trace()
         .with_user("u-json")
         .with_tenant("acme")
+        .with_metadata("api_key", "s3cr3t-bound-value")
+        .with_tag(format!(
+            "ghp_{}",
+            "a1B2c3D4e5".repeat(4).get(..36).unwrap_or_default()
+        ))
         .in_scope(|| {
             tracing::info!(answer = 42, "app_event");
         });
@@ -652,6 +657,9 @@ fn the_json_subscriber_puts_the_bound_context_on_every_line() {
     assert_eq!(app["answer"], 42);
     assert_eq!(app["user_id"], "u-json");
     assert_eq!(app["tenant_id"], "acme");
+    // Bound values lose their secrets on these lines too.
+    assert_eq!(app["metadata"]["api_key"], "[REDACTED]", "{app}");
+    assert_eq!(app["tags"][0], "[GITHUB_TOKEN]", "{app}");
     assert_eq!(app["trace_id"].as_str().unwrap().len(), 32);
     assert!(app["timestamp"].as_str().unwrap().ends_with('Z'));
     assert!(app["target"].as_str().unwrap().starts_with("json_log"));

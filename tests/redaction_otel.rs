@@ -64,9 +64,20 @@ fn no_secret_reaches_an_exported_span() {
         .build()
         .expect("the pipeline builds");
     let subscriber = tracing_subscriber::registry().with(otel.layer());
+    // Bound values with secrets in them reach the span when the call
+    // starts (user, session, tenant) and when it ends.
+    let (tag, metadata_key, user) = corpus::bound_secrets();
+    let context = llm_traced::context::Context::current()
+        .with_user(user.clone())
+        .with_session(format!("chat-{user}"))
+        .with_tenant(format!("t-{tag}"))
+        .with_tag(tag.clone())
+        .with_metadata("api_key", metadata_key.clone());
     tracing::subscriber::with_default(subscriber, || {
-        block_on(leaky(&messages, &prose, None)).unwrap();
-        block_on(leaky(&messages, "", Some(error))).unwrap_err();
+        block_on(context.scope(async {
+            leaky(&messages, &prose, None).await.unwrap();
+            leaky(&messages, "", Some(error)).await.unwrap_err();
+        }));
     });
     otel.shutdown().expect("the receiver took every span");
     let spans = receiver.spans();
@@ -79,8 +90,9 @@ fn no_secret_reaches_an_exported_span() {
     );
     let leaked: Vec<&str> = secrets
         .iter()
-        .filter(|case| leaks(&exported, &case.secret))
         .map(|case| case.secret.as_str())
+        .chain([tag.as_str(), metadata_key.as_str(), user.as_str()])
+        .filter(|secret| leaks(&exported, secret))
         .collect();
     assert!(leaked.is_empty(), "exported: {leaked:?}");
 }

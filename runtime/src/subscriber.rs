@@ -98,6 +98,9 @@ where
         put("span_id", context.span_id().map(|s| s.to_string().into()));
         put("http_request_id", context.request_id().map(Value::from));
         if let Some(bound) = context.bound() {
+            // Bound values lose their secrets here as in every output.
+            let mut bound = bound.clone();
+            crate::redaction::scrub_bound(&mut bound);
             put("user_id", bound.user_id.clone().map(Value::from));
             put("session_id", bound.session_id.clone().map(Value::from));
             put("tenant_id", bound.tenant_id.clone().map(Value::from));
