@@ -34,6 +34,8 @@ pub use llm_traced_runtime::llm_traced;
 #[cfg(feature = "http")]
 pub use llm_traced_runtime::http;
 
+#[cfg(feature = "async-openai-middleware")]
+pub use llm_traced_runtime::middleware;
 #[cfg(feature = "otel")]
 pub use llm_traced_runtime::otel;
 

@@ -205,6 +205,12 @@ impl LlmChunk for Value {
         if self.get("choices").is_some() {
             return openai::accumulate_chunk(self, acc);
         }
+        if self.get("candidates").is_some() || self.get("usageMetadata").is_some() {
+            return gemini::accumulate_chunk(self, acc);
+        }
+        if str_ref(self, "type").is_some_and(|t| t.starts_with("response.")) {
+            return openai::accumulate_responses_event(self, acc);
+        }
         anthropic::accumulate_event(self, acc);
     }
 }
