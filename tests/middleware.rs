@@ -450,3 +450,161 @@ async fn other_requests_pass_untouched() {
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0].request_model.as_deref(), Some("after-models"));
 }
+
+/// The stand-in for Anthropic, Gemini and the Responses API: the path picks
+/// the provider, `stream` the shape.
+async fn by_path(uri: axum::http::Uri, Json(body): Json<Value>) -> Response {
+    let stream =
+        body["stream"].as_bool().unwrap_or(false) || uri.path().ends_with(":streamGenerateContent");
+    let (content_type, file) = match (uri.path(), stream) {
+        ("/v1/responses", false) => ("application/json", "openai_responses_text.json"),
+        ("/v1/responses", true) => (
+            "text/event-stream",
+            "raw_sse/openai_responses_stream_text.sse",
+        ),
+        ("/v1/messages", false) => ("application/json", "anthropic_message_end_turn.json"),
+        ("/v1/messages", true) => ("text/event-stream", "raw_sse/anthropic_stream_text.sse"),
+        (_, true) => ("text/event-stream", "raw_sse/gemini_stream_text.sse"),
+        (_, false) => return reply(404, "application/json", "{}".into()),
+    };
+    reply(200, content_type, fixture_text(file))
+}
+
+async fn send(port: u16, path: &str, body: Value) -> (u16, bytes::Bytes) {
+    let mut service = tower::ServiceBuilder::new()
+        .layer(LlmTracedLayer::new())
+        .service(ReqwestService::new(reqwest::Client::new()));
+    let url = format!("http://127.0.0.1:{port}{path}");
+    let factory = HttpRequestFactory::new(move || {
+        let (url, body) = (url.clone(), body.to_string());
+        async move {
+            Ok(reqwest::Client::new()
+                .post(url)
+                .header("x-api-key", KEY)
+                .header("content-type", "application/json")
+                .body(body)
+                .build()
+                .unwrap())
+        }
+    });
+    let response = service.call(factory).await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.bytes().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_anthropic_and_gemini_by_path() {
+    let h = everything_on();
+    let app = Router::new().fallback(post(by_path));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let gemini_key = "AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI";
+    let calls = [
+        (
+            "/v1/responses",
+            json!({"model": "gpt-4.1", "input": "Tell me a story.", "temperature": 1.0}),
+        ),
+        (
+            "/v1/responses",
+            json!({"model": "gpt-4.1-stream", "input": "Say hi.", "stream": true}),
+        ),
+        (
+            "/v1/messages",
+            json!({"model": "claude-sonnet-4-5", "max_tokens": 1024, "messages": [{"role": "user", "content": "Hello"}]}),
+        ),
+        (
+            "/v1/messages",
+            json!({"model": "claude-stream", "max_tokens": 1024, "stream": true, "messages": [{"role": "user", "content": "Hello"}]}),
+        ),
+    ];
+    for (path, body) in calls {
+        let (status, bytes) = send(port, path, body).await;
+        assert_eq!(status, 200);
+        assert!(!bytes.is_empty(), "the body reaches the client");
+    }
+    let gemini_path =
+        format!("/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse&key={gemini_key}");
+    let (_, bytes) = send(port, &gemini_path, json!({"contents": [{"role": "user", "parts": [{"text": "What is the capital of France?"}]}]})).await;
+    assert_eq!(
+        bytes,
+        fixture_text("raw_sse/gemini_stream_text.sse").as_bytes(),
+        "byte for byte"
+    );
+
+    let records = records_for(port, 5);
+    let whole = by_model(&records, "gpt-4.1");
+    assert_eq!(
+        (whole.name.as_ref(), whole.provider.as_deref()),
+        ("responses", Some("openai"))
+    );
+    assert!(whole
+        .response
+        .as_ref()
+        .unwrap()
+        .text
+        .as_deref()
+        .unwrap()
+        .starts_with("In a peaceful grove"));
+    assert_eq!(whole.usage.unwrap().total_tokens, Some(123));
+    assert_eq!(whole.response_model.as_deref(), Some("gpt-4.1-2025-04-14"));
+    assert_eq!(whole.request.as_ref().unwrap()["input"], "Tell me a story.");
+
+    let streamed = by_model(&records, "gpt-4.1-stream");
+    assert_eq!(
+        streamed.response.as_ref().unwrap().text.as_deref(),
+        Some("Hi there!")
+    );
+    assert_eq!(streamed.usage.unwrap().total_tokens, Some(48));
+    assert_eq!(streamed.finish_reasons, ["completed"]);
+    assert_eq!(
+        streamed.response_id.as_deref(),
+        Some("resp_67c9fdcecf488190bdd9a0409de3a1ec07b8b0ad4e5eb654")
+    );
+    assert!(streamed.stream.unwrap().completed && streamed.time_to_first_chunk_ms.is_some());
+
+    let claude = by_model(&records, "claude-sonnet-4-5");
+    assert_eq!(
+        (claude.name.as_ref(), claude.provider.as_deref()),
+        ("messages", Some("anthropic"))
+    );
+    assert_eq!(claude.finish_reasons, ["end_turn"]);
+    assert!(claude.usage.unwrap().input_tokens.is_some());
+    let claude = by_model(&records, "claude-stream");
+    assert_eq!(
+        claude.response.as_ref().unwrap().text.as_deref(),
+        Some("Hello there!")
+    );
+    assert_eq!(claude.finish_reasons, ["end_turn"]);
+    assert!(claude.stream.unwrap().completed);
+
+    let gemini = by_model(&records, "gemini-2.0-flash");
+    assert_eq!(
+        (gemini.name.as_ref(), gemini.provider.as_deref()),
+        ("generateContent", Some("gcp.gemini"))
+    );
+    assert_eq!(gemini.operation, "generate_content");
+    assert_eq!(
+        gemini.response.as_ref().unwrap().text.as_deref(),
+        Some("The capital of France is Paris.\n")
+    );
+    assert_eq!(gemini.usage.unwrap().total_tokens, Some(15));
+    assert_eq!(gemini.usage.unwrap().output_tokens, Some(7));
+    assert_eq!(gemini.finish_reasons, ["STOP"]);
+    assert_eq!(
+        gemini.response_id.as_deref(),
+        Some("mZJ2aMDVIoG1nvgPhO7XiAc")
+    );
+    assert_eq!(gemini.stream.unwrap().chunks, 3);
+
+    assert!(llm_traced::flush());
+    let saved: String = std::fs::read_dir(&h.dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(
+        !saved.contains(gemini_key) && !saved.contains(&KEY[8..40]),
+        "a key reached a conversation file"
+    );
+}
