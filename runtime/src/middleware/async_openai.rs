@@ -10,11 +10,10 @@ use std::task::{Context as TaskContext, Poll};
 
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
-use reqwest::ResponseBuilderExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{attempt_class, recognise, start, Watched};
+use super::{recognise, start, watch};
 use crate::call::external::{self, Seen};
 use crate::call::CallState;
 use crate::capture::{CapturedError, ResponseInfo};
@@ -275,23 +274,6 @@ fn finish<E: Display + 'static>(
     }
 }
 
-/// The same response, its body read as it passes.
-fn watch(response: reqwest::Response, call: Box<CallState>) -> reqwest::Response {
-    let status = response.status().as_u16();
-    let url = response.url().clone();
-    let response: http::Response<reqwest::Body> = response.into();
-    let (mut parts, body) = response.into_parts();
-    // Keep the URL the client may read (the conversion drops it).
-    if let Ok(with_url) = http::Response::builder().url(url).body(()) {
-        parts.extensions.extend(with_url.into_parts().0.extensions);
-    }
-    let watched = Watched::new(body, call, status, &parts.headers);
-    reqwest::Response::from(http::Response::from_parts(
-        parts,
-        reqwest::Body::wrap(watched),
-    ))
-}
-
 /// The inner half of [`LlmTracedLayer`] (see [`LlmTracedLayer::attempts`]).
 #[derive(Debug, Clone, Copy)]
 pub struct AttemptsLayer {
@@ -373,4 +355,18 @@ where
         }
         polled
     }
+}
+
+/// What an attempt's outcome says, as an error class, for `failed_attempts`.
+fn attempt_class(status: Option<u16>, transport: bool) -> String {
+    let class = crate::diagnostics::diagnose_call(
+        status,
+        None,
+        "",
+        None,
+        transport.then_some(crate::diagnostics::ErrorClass::Network),
+        None,
+    )
+    .class;
+    class.as_str().to_owned()
 }

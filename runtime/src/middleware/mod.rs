@@ -1,8 +1,10 @@
 //! Instrument without annotating: HTTP middleware that records every model
 //! call a client makes.
 //!
-//! - [`LlmTracedLayer`] (feature `async-openai-middleware`): a tower layer for
+//! - `LlmTracedLayer` (feature `async-openai-middleware`): a tower layer for
 //!   async-openai's middleware stack (`Client::with_http_service`).
+//! - `LlmTracedMiddleware` (feature `reqwest-middleware`): a
+//!   `reqwest_middleware::Middleware` for any `ClientWithMiddleware`.
 //!
 //! A request is recognised by its path: `/chat/completions`, `/responses`,
 //! `/completions` and `/embeddings` (OpenAI and compatible servers),
@@ -42,10 +44,14 @@ use crate::capture::{CapturedError, LlmResponse, ResponseInfo};
 
 #[cfg(feature = "async-openai-middleware")]
 mod async_openai;
+#[cfg(feature = "reqwest-middleware")]
+mod with_reqwest;
 #[cfg(feature = "async-openai-middleware")]
 pub use async_openai::{
     AttemptsLayer, LlmTraced, LlmTracedAttempts, LlmTracedLayer, ResponseFuture,
 };
+#[cfg(feature = "reqwest-middleware")]
+pub use with_reqwest::LlmTracedMiddleware;
 
 /// The endpoints the middleware records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -513,16 +519,20 @@ impl<B> Drop for Watched<B> {
     }
 }
 
-/// What an attempt's outcome says, as an error class, for `failed_attempts`.
-pub(crate) fn attempt_class(status: Option<u16>, transport: bool) -> String {
-    let class = crate::diagnostics::diagnose_call(
-        status,
-        None,
-        "",
-        None,
-        transport.then_some(crate::diagnostics::ErrorClass::Network),
-        None,
-    )
-    .class;
-    class.as_str().to_owned()
+/// The same response, its body read as it passes.
+pub(crate) fn watch(response: reqwest::Response, call: Box<CallState>) -> reqwest::Response {
+    use reqwest::ResponseBuilderExt;
+    let status = response.status().as_u16();
+    let url = response.url().clone();
+    let response: http::Response<reqwest::Body> = response.into();
+    let (mut parts, body) = response.into_parts();
+    // Keep the URL the client may read (the conversion drops it).
+    if let Ok(with_url) = http::Response::builder().url(url).body(()) {
+        parts.extensions.extend(with_url.into_parts().0.extensions);
+    }
+    let watched = Watched::new(body, call, status, &parts.headers);
+    reqwest::Response::from(http::Response::from_parts(
+        parts,
+        reqwest::Body::wrap(watched),
+    ))
 }
