@@ -65,6 +65,8 @@ async fn model(uri: Uri, headers: HeaderMap, Json(body): Json<Value>) -> Respons
         ("/v1/chat/completions", _, false) => json("openai_chat_completion_text_stop.json"),
         ("/v1/chat/completions", _, true) => sse("raw_sse/openai_chat_stream_include_usage_text.sse"),
         ("/v1/responses", _, false) => json("openai_responses_text.json"),
+        ("/v1/embeddings", _, false) => json("openai_embeddings.json"),
+        ("/v1/completions", _, false) => json("openai_completion_legacy_length.json"),
         ("/v1/responses", _, true) => sse("raw_sse/openai_responses_stream_text.sse"),
         ("/v1/messages", _, false) => json("anthropic_message_end_turn.json"),
         ("/v1/messages", _, true) => sse("raw_sse/anthropic_stream_text.sse"),
@@ -402,5 +404,56 @@ async fn nested_under_a_step_and_folded_into_a_model_call() {
         folded.usage.unwrap().total_tokens,
         Some(51),
         "the function's own output decides the usage"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embeddings_and_legacy_completions() {
+    everything_on();
+    let port = serve().await;
+    send(
+        port,
+        "/v1/embeddings",
+        json!({"model": "text-embedding-ada-002", "input": "The food was delicious"}),
+    )
+    .await
+    .bytes()
+    .await
+    .unwrap();
+    send(
+        port,
+        "/v1/completions",
+        json!({"model": "gpt-3.5-turbo-instruct", "prompt": "Say this is a test", "max_tokens": 7}),
+    )
+    .await
+    .bytes()
+    .await
+    .unwrap();
+    let records = records_for(port, 2);
+    let e = by_model(&records, "text-embedding-ada-002");
+    assert_eq!(
+        (e.name.as_ref(), e.operation.as_ref()),
+        ("embeddings", "embeddings")
+    );
+    assert_eq!(
+        (e.usage.unwrap().input_tokens, e.usage.unwrap().total_tokens),
+        (Some(8), Some(8))
+    );
+    assert_eq!(e.response_model.as_deref(), Some("text-embedding-ada-002"));
+    let c = by_model(&records, "gpt-3.5-turbo-instruct");
+    assert_eq!(
+        (c.name.as_ref(), c.operation.as_ref()),
+        ("completions", "text_completion")
+    );
+    assert_eq!(
+        c.response.as_ref().unwrap().text.as_deref(),
+        Some("\n\nThis is indeed a test")
+    );
+    assert_eq!(c.finish_reasons, ["length"]);
+    assert!(c.warnings.iter().any(|w| w == "truncated"));
+    assert_eq!(
+        c.messages.as_ref().unwrap(),
+        "Say this is a test",
+        "the prompt stands for the messages"
     );
 }

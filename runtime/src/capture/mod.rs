@@ -162,6 +162,10 @@ impl LlmResponse for Value {
             anthropic::message(self, info);
         } else if obj.contains_key("candidates") || obj.contains_key("usageMetadata") {
             gemini::generate_content(self, info);
+        } else if obj.get("object").and_then(Value::as_str) == Some("list")
+            && obj.contains_key("usage")
+        {
+            openai::embeddings(self, info);
         }
     }
 }

@@ -1,5 +1,5 @@
 //! OpenAI: Chat Completions (and legacy completions), the Responses API,
-//! and chat completion stream chunks.
+//! embeddings, chat completion stream chunks and Responses API events.
 
 use serde_json::Value;
 
@@ -110,6 +110,12 @@ fn usage(usage: &Value) -> Option<Usage> {
         }
     }
     Some(out)
+}
+
+/// Embeddings: the model and the input tokens (no text to record).
+pub(super) fn embeddings(v: &Value, info: &mut ResponseInfo) {
+    info.model = str_at(v, "model");
+    info.usage = v.get("usage").and_then(usage);
 }
 
 /// Message content that is either text or a list of parts with `text`.

@@ -536,3 +536,104 @@ pub(crate) fn watch(response: reqwest::Response, call: Box<CallState>) -> reqwes
         reqwest::Body::wrap(watched),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(url: &str) -> Option<Target> {
+        recognise(&http::Method::POST, &url.parse().unwrap())
+    }
+
+    #[test]
+    fn endpoints_by_path_and_providers_by_host() {
+        let t = target("https://api.openai.com/v1/chat/completions").unwrap();
+        assert_eq!((t.endpoint, t.provider), (Endpoint::Chat, "openai"));
+        assert_eq!(t.server, Some(("api.openai.com".to_owned(), 443)));
+        let t = target("https://acme.openai.azure.com/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21").unwrap();
+        assert_eq!(
+            (t.provider, t.model.as_deref()),
+            ("azure.ai.openai", Some("gpt4o-prod"))
+        );
+        let t = target("https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent?key=AIza").unwrap();
+        assert_eq!(
+            (t.endpoint, t.provider, t.model.as_deref()),
+            (
+                Endpoint::GenerateContent,
+                "gcp.gemini",
+                Some("gemini-2.5-flash")
+            )
+        );
+        assert_eq!(
+            target("https://api.anthropic.com/v1/messages")
+                .unwrap()
+                .provider,
+            "anthropic"
+        );
+        for (host, provider) in [
+            ("api.groq.com/openai", "groq"),
+            ("api.deepseek.com", "deepseek"),
+            ("api.mistral.ai", "mistral_ai"),
+            ("api.x.ai", "x_ai"),
+            ("openrouter.ai/api", "openrouter"),
+            ("api.together.xyz", "together_ai"),
+            ("api.perplexity.ai", "perplexity"),
+            ("api.fireworks.ai/inference", "fireworks"),
+            ("localhost:8080", "openai"),
+        ] {
+            assert_eq!(
+                target(&format!("https://{host}/v1/chat/completions"))
+                    .unwrap()
+                    .provider,
+                provider,
+                "{host}"
+            );
+        }
+        assert_eq!(
+            target("http://localhost:8080/v1/messages")
+                .unwrap()
+                .provider,
+            "anthropic"
+        );
+        assert_eq!(
+            target("http://127.0.0.1/v1/responses").unwrap().endpoint,
+            Endpoint::Responses
+        );
+        assert_eq!(
+            target("http://127.0.0.1/v1/completions").unwrap().endpoint,
+            Endpoint::Completions
+        );
+        assert_eq!(
+            target("http://127.0.0.1/v1/embeddings").unwrap().endpoint,
+            Endpoint::Embeddings
+        );
+        assert!(target("http://127.0.0.1/v1/files").is_none());
+        assert!(target("http://127.0.0.1/v1/models/gpt-4o:delete").is_none());
+        assert!(recognise(
+            &http::Method::GET,
+            &"http://127.0.0.1/v1/chat/completions".parse().unwrap()
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn events_split_across_frames() {
+        let mut events = Events {
+            line: Vec::new(),
+            acc: StreamAccumulator::default(),
+            chunks: 0,
+            first: None,
+            started: Instant::now(),
+            ended: false,
+        };
+        let text = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\r\n\r\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+        for byte in text.as_bytes().chunks(3) {
+            events.feed(byte);
+        }
+        assert_eq!(events.chunks, 2);
+        assert!(events.ended);
+        let info = events.acc.into_info(true);
+        assert_eq!(info.text.as_deref(), Some("Hello"));
+        assert_eq!(info.finish_reasons, ["stop"]);
+    }
+}
