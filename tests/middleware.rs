@@ -2,7 +2,8 @@
 //! installed with `with_http_service` and no `#[llm_traced]` on the calls,
 //! against an OpenAI-compatible server started on 127.0.0.1 that replays the
 //! recorded payloads and SSE streams of `tests/fixtures`. Each test has its
-//! own server, so its records are the ones with its port.
+//! own server (kept for the whole run), so its records are the ones with its
+//! port.
 
 mod common;
 
@@ -99,9 +100,26 @@ async fn serve() -> u16 {
             get(|| async { Json(json!({"object": "list", "data": []})) }),
         )
         .with_state(Stand::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve_forever(app)
+}
+
+/// Serves `app` on 127.0.0.1 from a thread of its own for the rest of the
+/// process, so that no later test's server gets the same port: the records
+/// of a test are those with its port.
+fn serve_forever(app: Router) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap()
+        })
+    });
     port
 }
 
@@ -138,8 +156,14 @@ fn records_for(port: u16, expected: usize) -> Vec<CallRecord> {
         assert!(llm_traced::flush());
         let records: Vec<CallRecord> = std::fs::read_dir(&h.dir)
             .map(|d| {
-                d.map(|e| llm_traced::read_conversation(e.unwrap().path()).unwrap())
-                    .collect()
+                // A file being written has a temporary name until it is
+                // renamed: read only finished ones, and skip one renamed away.
+                d.filter_map(|e| {
+                    let path = e.ok()?.path();
+                    (path.extension()? == "json").then_some(())?;
+                    llm_traced::read_conversation(path).ok()
+                })
+                .collect()
             })
             .unwrap_or_default();
         let mine: Vec<CallRecord> = records
@@ -335,7 +359,7 @@ async fn failures_carry_attempts_status_and_diagnosis() {
     let h = everything_on();
     let saved: String = std::fs::read_dir(&h.dir)
         .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
         .collect();
     assert!(saved.contains("\"bad-key\""));
     assert!(
@@ -496,9 +520,7 @@ async fn send(port: u16, path: &str, body: Value) -> (u16, bytes::Bytes) {
 async fn responses_anthropic_and_gemini_by_path() {
     let h = everything_on();
     let app = Router::new().fallback(post(by_path));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let port = serve_forever(app);
 
     let gemini_key = "AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI";
     let calls = [
@@ -601,7 +623,7 @@ async fn responses_anthropic_and_gemini_by_path() {
     assert!(llm_traced::flush());
     let saved: String = std::fs::read_dir(&h.dir)
         .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
         .collect();
     assert!(
         !saved.contains(gemini_key) && !saved.contains(&KEY[8..40]),

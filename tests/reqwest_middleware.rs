@@ -83,9 +83,26 @@ async fn serve() -> u16 {
         )
         .route("/v1/other", post(|| async { "other" }))
         .fallback(post(model));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve_forever(app)
+}
+
+/// Serves `app` on 127.0.0.1 from a thread of its own for the rest of the
+/// process, so that no later test's server gets the same port: the records
+/// of a test are those with its port.
+fn serve_forever(app: Router) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap()
+        })
+    });
     port
 }
 
@@ -118,8 +135,14 @@ fn records_for(port: u16, expected: usize) -> Vec<CallRecord> {
         assert!(llm_traced::flush());
         let records: Vec<CallRecord> = std::fs::read_dir(&h.dir)
             .map(|d| {
-                d.map(|e| llm_traced::read_conversation(e.unwrap().path()).unwrap())
-                    .collect()
+                // A file being written has a temporary name until it is
+                // renamed: read only finished ones, and skip one renamed away.
+                d.filter_map(|e| {
+                    let path = e.ok()?.path();
+                    (path.extension()? == "json").then_some(())?;
+                    llm_traced::read_conversation(path).ok()
+                })
+                .collect()
             })
             .unwrap_or_default();
         let mine: Vec<CallRecord> = records
@@ -145,7 +168,7 @@ fn saved_text() -> String {
     assert!(llm_traced::flush());
     std::fs::read_dir(&everything_on().dir)
         .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
         .collect()
 }
 
