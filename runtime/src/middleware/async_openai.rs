@@ -28,13 +28,18 @@ use crate::record::HttpExchange;
 /// ```no_run
 /// # use llm_traced_runtime::middleware::LlmTracedLayer;
 /// use async_openai::middleware::{retry::OpenAIRetryLayer, ReqwestService};
+/// use tower_layer::Layer;
 ///
 /// let traced = LlmTracedLayer::new();
-/// let service = tower::ServiceBuilder::new()
-///     .layer(traced)                          // one record per logical call
-///     .layer(OpenAIRetryLayer::default())      // async-openai's retries
-///     .layer(traced.attempts())                // each attempt's outcome
-///     .service(ReqwestService::new(reqwest::Client::new()));
+/// // The same as `tower::ServiceBuilder::new().layer(traced)
+/// // .layer(OpenAIRetryLayer::default()).layer(traced.attempts()).service(…)`.
+/// let service = traced.layer(                   // one record per logical call
+///     OpenAIRetryLayer::default().layer(        // async-openai's retries
+///         traced.attempts().layer(              // each attempt's outcome
+///             ReqwestService::new(reqwest::Client::new()),
+///         ),
+///     ),
+/// );
 /// let client = async_openai::Client::with_config(async_openai::config::OpenAIConfig::new())
 ///     .with_http_service(service);
 /// ```
