@@ -68,7 +68,9 @@ impl Middleware for LlmTracedMiddleware {
             }
             return result;
         }
-        let Some(mut call) = start(target, body) else {
+        let started =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| start(target, body)));
+        let Some(mut call) = started.ok().flatten() else {
             return next.run(request, extensions).await;
         };
         let result = next.run(request, extensions).await;
