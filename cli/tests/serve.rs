@@ -594,12 +594,14 @@ fn beyond_loopback_the_token_is_required_and_a_warning_printed() {
             .status,
         200
     );
+    assert!(
+        pair.starts_with(&format!("llm_traced_token_{}=", s.port())),
+        "{pair}"
+    );
+    let wrong = format!("llm_traced_token_{}=nope", s.port());
     assert_eq!(
-        s.request(
-            "/stats",
-            &[("Host", &host), ("Cookie", "llm_traced_token=nope")]
-        )
-        .status,
+        s.request("/stats", &[("Host", &host), ("Cookie", &wrong)])
+            .status,
         401
     );
     // On loopback there is no token.
