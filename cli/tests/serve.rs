@@ -980,3 +980,26 @@ fn generated_conversations_are_records_with_content_and_trees() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn default_inputs_that_do_not_exist_yet_are_waited_for() {
+    let dir = tempdir();
+    let s = Server::start_in(&[], Some(dir.path()), &[("LLM_LOG_FILE", "app.log")]);
+    assert!(s.page("/").contains("Nothing is recorded yet"));
+    let mut events = Events::open(&s, "/events");
+    std::thread::sleep(Duration::from_millis(300));
+    write_log(
+        &dir.path().join("app.log"),
+        &[record(json!({"request_id": rid(1), "name": "from_log"}))],
+    );
+    let conversations = dir.path().join("llm_conversations");
+    std::fs::create_dir(&conversations).unwrap_or_else(|e| panic!("{e}"));
+    write_conversation(
+        &conversations,
+        &record(json!({"request_id": rid(2), "name": "from_file"})),
+    );
+    let seen = events.collect("call", Duration::from_secs(3));
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let body = s.page("/");
+    assert!(body.contains("from_log") && body.contains("from_file"));
+}
