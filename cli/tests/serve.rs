@@ -284,6 +284,7 @@ fn stats_show_the_figures_and_charts_for_the_filters() {
     assert!(body.contains("id=\"fig-errors\">2 <small>33.3%</small>"));
     for id in [
         "chart-calls",
+        "chart-errors",
         "chart-latency",
         "chart-tokens",
         "chart-cost",
