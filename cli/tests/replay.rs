@@ -677,3 +677,39 @@ fn saved_in_llm_conversations_dir_when_set() {
     assert_eq!(replays(elsewhere.path()).len(), 1);
     assert_eq!(replays(dir.path()).len(), 0);
 }
+
+#[test]
+fn files_written_before_requests_were_recorded_replay_from_their_messages() {
+    let (addr, log) = stand_in();
+    let out_dir = tempdir();
+    let file = common::data("conversations")
+        .join("20261127T092647.124Z_ask_01a21c54-2854-76d8-9cd8-c470c0b00ab6.json");
+    let base = format!("http://{addr}/v1");
+    let run = |extra: &[&str]| {
+        let out = cli()
+            .arg("replay")
+            .arg(&file)
+            .args(["--base-url", &base])
+            .args(extra)
+            .env("OPENAI_API_KEY", KEY)
+            .env("LLM_CONVERSATIONS_DIR", out_dir.path())
+            .output()
+            .unwrap();
+        assert!(!format!("{}{}", stdout(&out), stderr(&out)).contains(KEY));
+        out
+    };
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("c0b00ab6: refused: the record has no request"));
+    let out = run(&["--from-messages"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        seen(&log)[0].body,
+        json!({"model": "gpt-4o", "messages": [
+            {"role": "system", "content": "You are a concise assistant."},
+            {"role": "user", "content": "What is tracing?"}]})
+    );
+    assert!(stdout(&out).contains("replay of c0b00ab6 (openai gpt-4o → gpt-4o): saved "));
+    let saved: Vec<_> = std::fs::read_dir(out_dir.path()).unwrap().collect();
+    assert_eq!(saved.len(), 1);
+}

@@ -254,7 +254,7 @@ impl LlmChunk for GeminiChunk {
 macro_rules! traced {
     ($plain:ident, $streamed:ident, $provider:tt) => {
         #[llm_traced(crate = "llm_traced_runtime", name = "replay", provider = $provider,
-                                     model = p.model, request = p.body)]
+                                             model = p.model, request = p.body)]
         async fn $plain(
             p: &Prepared,
             client: &reqwest::Client,
@@ -264,7 +264,7 @@ macro_rules! traced {
         }
 
         #[llm_traced(crate = "llm_traced_runtime", name = "replay", provider = $provider,
-                                     model = p.model, request = p.body)]
+                                             model = p.model, request = p.body)]
         async fn $streamed(
             p: &Prepared,
             client: &reqwest::Client,
