@@ -122,7 +122,7 @@ pub fn run(args: &ShowArgs, style: Style) -> Result<Outcome, Failure> {
 }
 
 /// The files in `dir` whose names contain `id`.
-fn find_by_id(dir: &Path, id: &str) -> Option<Vec<PathBuf>> {
+pub(crate) fn find_by_id(dir: &Path, id: &str) -> Option<Vec<PathBuf>> {
     if id.is_empty() || id.contains(['/', '\\']) {
         return None;
     }

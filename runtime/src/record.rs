@@ -199,6 +199,12 @@ pub struct CallRecord {
     /// the messages and kept under the same switches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<Value>,
+    /// What the content's masking replaced, counted per kind (`email`,
+    /// `phone`, `api_key`, `named_secret`, a user pattern's name, …) over the
+    /// messages, request, response and tool-call arguments: present only
+    /// when something was masked, since a masked prompt is not the original.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub masked: BTreeMap<String, u64>,
     /// What the model answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<ResponseContent>,

@@ -436,6 +436,7 @@ impl CallState {
             status,
             messages: self.messages.take(),
             request: self.request.take(),
+            masked: Default::default(),
             response,
             tool_calls: info.tool_calls,
             usage: info.usage,
