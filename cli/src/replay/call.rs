@@ -251,10 +251,13 @@ impl LlmChunk for GeminiChunk {
     }
 }
 
+// rustfmt re-indents the attribute's second line inside a macro on every
+// run; the macro is left as written.
+#[rustfmt::skip]
 macro_rules! traced {
     ($plain:ident, $streamed:ident, $provider:tt) => {
         #[llm_traced(crate = "llm_traced_runtime", name = "replay", provider = $provider,
-                                             model = p.model, request = p.body)]
+                     model = p.model, request = p.body)]
         async fn $plain(
             p: &Prepared,
             client: &reqwest::Client,
@@ -264,7 +267,7 @@ macro_rules! traced {
         }
 
         #[llm_traced(crate = "llm_traced_runtime", name = "replay", provider = $provider,
-                                             model = p.model, request = p.body)]
+                     model = p.model, request = p.body)]
         async fn $streamed(
             p: &Prepared,
             client: &reqwest::Client,
