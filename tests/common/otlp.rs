@@ -201,3 +201,56 @@ pub fn str_array_attr(attrs: &[KeyValue], key: &str) -> Vec<String> {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A double attribute's value; panics when it is missing or of another type.
+pub fn double_attr(attrs: &[KeyValue], key: &str) -> f64 {
+    match attr(attrs, key) {
+        Some(Value::DoubleValue(x)) => *x,
+        other => panic!("{key}: expected a double, got {other:?}"),
+    }
+}
+
+/// A boolean attribute's value; panics when it is missing or of another type.
+pub fn bool_attr(attrs: &[KeyValue], key: &str) -> bool {
+    match attr(attrs, key) {
+        Some(Value::BoolValue(b)) => *b,
+        other => panic!("{key}: expected a boolean, got {other:?}"),
+    }
+}
+
+/// The attribute names our spans must never export: un-namespaced names of
+/// our own and the deprecated `code.function`.
+pub const NOT_EXPORTED: &[&str] = &[
+    "user_id",
+    "tenant_id",
+    "latency_ms",
+    "request_id",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "code.function",
+    "cost_usd",
+    "gen_ai.system",
+];
+
+/// Asserts that none of [`NOT_EXPORTED`] is among `attrs`, and that every
+/// name outside the conventions' namespaces is under `llm_traced.`.
+pub fn assert_conventional_names(attrs: &[KeyValue]) {
+    for kv in attrs {
+        let key = kv.key.as_str();
+        assert!(!NOT_EXPORTED.contains(&key), "{key} must not be exported");
+        assert!(
+            [
+                "gen_ai.",
+                "server.",
+                "error.",
+                "code.",
+                "user.",
+                "llm_traced."
+            ]
+            .iter()
+            .any(|ns| key.starts_with(ns)),
+            "{key} is outside the conventions and our namespace"
+        );
+    }
+}

@@ -35,6 +35,7 @@
 //! What the spans carry, and how our trace ids become OpenTelemetry's: see
 //! the README's "OpenTelemetry" section.
 
+pub(crate) mod attributes;
 pub(crate) mod bridge;
 mod messages;
 pub(crate) mod metrics;
@@ -58,6 +59,41 @@ pub use metrics::install as install_metrics;
 
 /// The instrumentation scope our spans and metrics are reported under.
 pub const SCOPE: &str = "llm-traced";
+
+/// The version of the OpenTelemetry semantic conventions (GenAI and
+/// general) our spans, metrics and events follow.
+pub const SEMCONV_VERSION: &str = "1.41.0";
+
+/// Which content an exported span may carry: the prompts (input messages,
+/// system instructions, tool definitions) and the responses (output
+/// messages). The conventions' `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`
+/// switches both on; `LLM_LOG_PROMPTS` and `LLM_LOG_RESPONSES` each one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Content {
+    pub(crate) prompts: bool,
+    pub(crate) responses: bool,
+}
+
+impl Content {
+    /// The switches as the environment and the installed configuration set them.
+    pub(crate) fn current() -> Content {
+        static STANDARD: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let standard = *STANDARD.get_or_init(|| {
+            std::env::var("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
+                .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        });
+        let config = crate::config::current();
+        Content {
+            prompts: standard || config.log_prompts,
+            responses: standard || config.log_responses,
+        }
+    }
+
+    /// Whether any content goes out.
+    pub(crate) fn any(self) -> bool {
+        self.prompts || self.responses
+    }
+}
 
 /// How spans and metrics travel to the backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
