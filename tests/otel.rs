@@ -910,3 +910,138 @@ fn a_streamed_call_records_the_time_to_first_chunk_metric() {
         [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]
     );
 }
+
+#[llm_traced(provider = "openai", model = "gpt-4o")]
+async fn graded_answer() -> Value {
+    remember_ids();
+    llm_traced::score("grounded", true)
+        .comment("cites the docs")
+        .author("grader-v1")
+        .record()
+        .expect("scored during the call");
+    common::fixture("openai_chat_completion_text_stop.json")
+}
+
+/// A score given during the call and eight given after it, from eight
+/// threads at once: each is a `gen_ai.evaluation.result` log record in the
+/// call's trace and span, a `"type": "score"` line in the JSON log with the
+/// call's request id, function and model, and a whole line in the file
+/// beside the saved conversation.
+#[test]
+fn scores_during_and_after_a_call_reach_every_output() {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+
+    if !common::is_child() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("calls.jsonl");
+        common::run_child(
+            "scores_during_and_after_a_call_reach_every_output",
+            &[
+                ("LLM_SAVE_CONVERSATIONS", "true"),
+                ("LLM_CONVERSATIONS_DIR", dir.path().to_str().unwrap()),
+                ("LLM_LOG_FILE", log.to_str().unwrap()),
+                ("TEST_OUTPUT_DIR", dir.path().to_str().unwrap()),
+            ],
+        );
+        return;
+    }
+    let dir = std::path::PathBuf::from(std::env::var("TEST_OUTPUT_DIR").unwrap());
+    let receiver = Receiver::start();
+    let otel = Otel::builder()
+        .protocol(Protocol::HttpProtobuf)
+        .endpoint(&receiver.endpoint)
+        .metrics(false)
+        .build()
+        .expect("the pipeline builds");
+    let subscriber = tracing_subscriber::registry().with(otel.layer());
+    tracing::subscriber::with_default(subscriber, || block_on(graded_answer()));
+    let id = llm_traced::score::last_request_id().expect("the call's request id");
+    std::thread::scope(|s| {
+        for i in 0..8 {
+            let id = id.clone();
+            s.spawn(move || {
+                llm_traced::score("helpfulness", 0.5 + f64::from(i) / 20.0)
+                    .request(id)
+                    .author(format!("rater-{i}"))
+                    .record()
+                    .expect("scored after the call")
+            });
+        }
+    });
+    assert_eq!(
+        llm_traced::score("helpfulness", 1)
+            .request("no-such-call")
+            .record(),
+        Err(llm_traced::ScoreError::UnknownCall("no-such-call".into()))
+    );
+    otel.shutdown().expect("the receiver took everything");
+    assert!(llm_traced::flush());
+
+    let spans = receiver.spans();
+    let [span] = &spans[..] else {
+        panic!("one span expected: {spans:#?}")
+    };
+    let logs = receiver.logs();
+    assert_eq!(logs.len(), 9, "{logs:#?}");
+    for (record, scope) in &logs {
+        assert_eq!(record.event_name, "gen_ai.evaluation.result");
+        assert_eq!(scope, "llm-traced");
+        assert_eq!(record.trace_id, span.span.trace_id, "in the call's trace");
+        assert_eq!(record.span_id, span.span.span_id, "on the call's span");
+        assert_eq!(
+            str_attr(&record.attributes, "gen_ai.response.id"),
+            str_attr(&span.span.attributes, "gen_ai.response.id")
+        );
+        assert_eq!(str_attr(&record.attributes, "llm_traced.request_id"), id);
+    }
+    let grounded = logs
+        .iter()
+        .map(|(r, _)| r)
+        .find(|r| str_attr(&r.attributes, "gen_ai.evaluation.name") == "grounded")
+        .expect("the score given during the call");
+    let a = &grounded.attributes;
+    assert_eq!(double_attr(a, "gen_ai.evaluation.score.value"), 1.0);
+    assert_eq!(str_attr(a, "gen_ai.evaluation.score.label"), "true");
+    assert_eq!(
+        str_attr(a, "gen_ai.evaluation.explanation"),
+        "cites the docs"
+    );
+    let rated = logs
+        .iter()
+        .filter(|(r, _)| {
+            matches!(
+                attr(&r.attributes, "gen_ai.evaluation.score.value"),
+                Some(Any::DoubleValue(x)) if (0.5..0.9).contains(x)
+            )
+        })
+        .count();
+    assert_eq!(rated, 8);
+
+    let lines = common::json_lines(&dir.join("calls.jsonl"));
+    let scores: Vec<&Value> = lines.iter().filter(|l| l["type"] == "score").collect();
+    assert_eq!(scores.len(), 9);
+    assert_eq!(lines.len(), 10, "the call's own line and the scores'");
+    for line in &scores {
+        assert_eq!(line["request_id"], id.as_str());
+        assert_eq!(line["function"], "otel::graded_answer");
+        assert_eq!(line["model"], "gpt-4o-2024-08-06");
+        assert_eq!(line["trace_id"], hex(&span.span.trace_id).as_str());
+    }
+
+    let record = common::one_record(&dir, "graded_answer");
+    assert_eq!(record.request_id, id);
+    let conversation = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .unwrap();
+    let beside = llm_traced::score::scores_path(&conversation);
+    let text = std::fs::read_to_string(&beside).unwrap();
+    assert_eq!(text.lines().count(), 9, "{text}");
+    let read = llm_traced::score::read_scores(&conversation);
+    assert_eq!(read.len(), 9, "every line whole: {text}");
+    let mut authors: Vec<_> = read.iter().filter_map(|s| s.author.clone()).collect();
+    authors.sort();
+    assert_eq!(authors.len(), 9);
+    assert_eq!(authors[0], "grader-v1");
+}

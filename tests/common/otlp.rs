@@ -13,6 +13,9 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
@@ -20,6 +23,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
@@ -28,6 +32,7 @@ use prost::Message;
 struct Received {
     traces: Vec<ExportTraceServiceRequest>,
     metrics: Vec<ExportMetricsServiceRequest>,
+    logs: Vec<ExportLogsServiceRequest>,
 }
 
 /// A running receiver; it stops with the process.
@@ -63,6 +68,7 @@ impl Receiver {
                 let app = Router::new()
                     .route("/v1/traces", post(traces))
                     .route("/v1/metrics", post(metrics))
+                    .route("/v1/logs", post(logs))
                     .with_state(state);
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(listener.local_addr().unwrap()).unwrap();
@@ -74,6 +80,27 @@ impl Receiver {
             endpoint: format!("http://{addr}"),
             received,
         }
+    }
+
+    /// Every log record received so far, with its scope's name.
+    pub fn logs(&self) -> Vec<(LogRecord, String)> {
+        let received = self.received.lock().unwrap();
+        let mut out = Vec::new();
+        for request in &received.logs {
+            for rl in &request.resource_logs {
+                for sl in &rl.scope_logs {
+                    let scope = sl
+                        .scope
+                        .as_ref()
+                        .map(|s| s.name.clone())
+                        .unwrap_or_default();
+                    for record in &sl.log_records {
+                        out.push((record.clone(), scope.clone()));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Every span received so far.
@@ -138,6 +165,16 @@ async fn traces(State(state): State<Arc<Mutex<Received>>>, body: Bytes) -> impl 
         Ok(request) => {
             state.lock().unwrap().traces.push(request);
             protobuf(ExportTraceServiceResponse::default().encode_to_vec())
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    }
+}
+
+async fn logs(State(state): State<Arc<Mutex<Received>>>, body: Bytes) -> impl IntoResponse {
+    match ExportLogsServiceRequest::decode(body) {
+        Ok(request) => {
+            state.lock().unwrap().logs.push(request);
+            protobuf(ExportLogsServiceResponse::default().encode_to_vec())
         }
         Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     }

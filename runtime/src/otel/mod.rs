@@ -37,6 +37,7 @@
 
 pub(crate) mod attributes;
 pub(crate) mod bridge;
+pub(crate) mod logs;
 mod messages;
 pub(crate) mod metrics;
 pub(crate) mod span;
@@ -46,6 +47,7 @@ use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
@@ -54,6 +56,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
 pub use bridge::ContextIdGenerator;
+pub use logs::{install_logs, EVALUATION_EVENT};
 pub use messages::{input_messages, output_messages, system_instructions};
 pub use metrics::install as install_metrics;
 
@@ -271,10 +274,16 @@ impl OtelBuilder {
         } else {
             None
         };
+        let logger_provider = SdkLoggerProvider::builder()
+            .with_batch_exporter(self.log_exporter(protocol)?)
+            .with_resource(self.resource())
+            .build();
+        install_logs(&logger_provider);
         Ok(Otel {
             tracer: tracer_provider.tracer(SCOPE),
             tracer_provider,
             meter_provider,
+            logger_provider,
             shut_down: false,
             runtime,
         })
@@ -295,8 +304,10 @@ impl OtelBuilder {
             .with(otel.layer())
             .try_init()
         {
-            // The pipeline goes: its metric instruments must not outlive it.
+            // The pipeline goes: its metric instruments and logger must not
+            // outlive it.
             metrics::uninstall();
+            logs::uninstall();
             return Err(OtelError::Subscriber(e));
         }
         opentelemetry::global::set_tracer_provider(otel.tracer_provider.clone());
@@ -346,6 +357,25 @@ impl OtelBuilder {
         }
     }
 
+    fn log_exporter(
+        &self,
+        protocol: Protocol,
+    ) -> Result<opentelemetry_otlp::LogExporter, OtelError> {
+        let endpoint = self.signal_endpoint(protocol, "v1/logs");
+        match protocol {
+            Protocol::HttpProtobuf => {
+                let mut b = opentelemetry_otlp::LogExporter::builder()
+                    .with_http()
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e);
+                }
+                b.build().map_err(OtelError::Exporter)
+            }
+            Protocol::Grpc => grpc::log_exporter(endpoint),
+        }
+    }
+
     fn metric_exporter(
         &self,
         protocol: Protocol,
@@ -374,6 +404,8 @@ pub struct Otel {
     tracer: SdkTracer,
     tracer_provider: SdkTracerProvider,
     meter_provider: Option<SdkMeterProvider>,
+    /// Scores, as `gen_ai.evaluation.result` log records.
+    logger_provider: SdkLoggerProvider,
     shut_down: bool,
     /// gRPC only: the runtime the exporters' connections live on, stopped
     /// after them.
@@ -414,6 +446,11 @@ impl Otel {
         &self.tracer_provider
     }
 
+    /// The logger provider scores are sent through.
+    pub fn logger_provider(&self) -> &SdkLoggerProvider {
+        &self.logger_provider
+    }
+
     /// The meter provider, when metrics are on.
     pub fn meter_provider(&self) -> Option<&SdkMeterProvider> {
         self.meter_provider.as_ref()
@@ -428,6 +465,9 @@ impl Otel {
         if let Some(meters) = &self.meter_provider {
             meters.force_flush().map_err(OtelError::Flush)?;
         }
+        self.logger_provider
+            .force_flush()
+            .map_err(OtelError::Flush)?;
         Ok(())
     }
 
@@ -444,7 +484,9 @@ impl Otel {
         // Five seconds each at most: an unreachable collector must not hold
         // the program's exit for long.
         let timeout = Duration::from_secs(5);
+        logs::uninstall();
         let spans = self.tracer_provider.shutdown_with_timeout(timeout);
+        let scores = self.logger_provider.shutdown_with_timeout(timeout);
         let meters = match &self.meter_provider {
             Some(m) => m.shutdown_with_timeout(timeout),
             None => Ok(()),
@@ -453,7 +495,7 @@ impl Otel {
             // Not a blocking drop: the guard may go inside async code.
             grpc::stop(runtime);
         }
-        spans.and(meters).map_err(OtelError::Flush)
+        spans.and(meters).and(scores).map_err(OtelError::Flush)
     }
 }
 
@@ -495,6 +537,16 @@ mod grpc {
         endpoint: Option<String>,
     ) -> Result<opentelemetry_otlp::SpanExporter, OtelError> {
         let mut b = opentelemetry_otlp::SpanExporter::builder().with_tonic();
+        if let Some(e) = endpoint {
+            b = b.with_endpoint(e);
+        }
+        b.build().map_err(OtelError::Exporter)
+    }
+
+    pub(super) fn log_exporter(
+        endpoint: Option<String>,
+    ) -> Result<opentelemetry_otlp::LogExporter, OtelError> {
+        let mut b = opentelemetry_otlp::LogExporter::builder().with_tonic();
         if let Some(e) = endpoint {
             b = b.with_endpoint(e);
         }
@@ -543,6 +595,12 @@ mod grpc {
     pub(super) fn metric_exporter(
         _: Option<String>,
     ) -> Result<opentelemetry_otlp::MetricExporter, OtelError> {
+        Err(OtelError::GrpcNotCompiled)
+    }
+
+    pub(super) fn log_exporter(
+        _: Option<String>,
+    ) -> Result<opentelemetry_otlp::LogExporter, OtelError> {
         Err(OtelError::GrpcNotCompiled)
     }
 }
