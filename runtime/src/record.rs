@@ -143,6 +143,13 @@ pub struct CallRecord {
     /// The id of the HTTP request being served (`X-Request-ID`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_request_id: Option<String>,
+    /// The model server's host name or address, when known (the HTTP
+    /// middleware's calls): `server.address` in OpenTelemetry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_address: Option<String>,
+    /// The model server's port, with [`server_address`](Self::server_address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_port: Option<u16>,
     /// `llm` for a model call; `chain`, `agent`, `tool` or `retrieval` for a step.
     #[serde(default = "default_kind")]
     pub kind: Text,
@@ -205,6 +212,11 @@ pub struct CallRecord {
     /// when something was masked, since a masked prompt is not the original.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub masked: BTreeMap<String, u64>,
+    /// The request's parameters (temperature, max tokens, stop sequences…)
+    /// without its content, when the whole request is not recorded: for the
+    /// OpenTelemetry span only, never saved.
+    #[serde(skip)]
+    pub request_parameters: Option<Value>,
     /// What the model answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<ResponseContent>,
