@@ -35,6 +35,8 @@ pub use llm_traced_runtime::llm_traced;
 #[cfg(feature = "http")]
 pub use llm_traced_runtime::http;
 
+#[cfg(any(feature = "async-openai-middleware", feature = "reqwest-middleware"))]
+pub use llm_traced_runtime::middleware;
 #[cfg(feature = "otel")]
 pub use llm_traced_runtime::otel;
 

@@ -23,6 +23,8 @@ pub mod context;
 pub mod diagnostics;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "_middleware")]
+pub mod middleware;
 #[cfg(feature = "otel")]
 pub mod otel;
 pub mod pricing;

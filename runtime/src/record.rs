@@ -71,6 +71,20 @@ pub struct StreamRecord {
     pub completed: bool,
 }
 
+/// What the HTTP middleware saw of a call's requests.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpExchange {
+    /// The status of the last response, when one came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// How many times the request was sent (retries included).
+    pub attempts: u32,
+    /// The error class of each failed attempt before the last (`rate_limit`,
+    /// `server_error`, `network`, …), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_attempts: Vec<String>,
+}
+
 /// The error a call ended with.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ErrorRecord {
@@ -143,13 +157,6 @@ pub struct CallRecord {
     /// The id of the HTTP request being served (`X-Request-ID`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_request_id: Option<String>,
-    /// The model server's host name or address, when known (the HTTP
-    /// middleware's calls): `server.address` in OpenTelemetry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server_address: Option<String>,
-    /// The model server's port, with [`server_address`](Self::server_address).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server_port: Option<u16>,
     /// `llm` for a model call; `chain`, `agent`, `tool` or `retrieval` for a step.
     #[serde(default = "default_kind")]
     pub kind: Text,
@@ -242,6 +249,16 @@ pub struct CallRecord {
     /// Streams: how many chunks passed and whether the stream ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamRecord>,
+    /// The host the request went to (`server.address`), when the call was
+    /// seen on the wire (the HTTP middleware).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_address: Option<String>,
+    /// Its port (`server.port`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_port: Option<u16>,
+    /// What the HTTP middleware saw: the final status and the attempts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpExchange>,
     /// `info`, `warn` or `error` (see `levels` for what sets each).
     #[serde(default = "default_level")]
     pub level: Text,

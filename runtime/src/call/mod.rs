@@ -22,6 +22,8 @@ use crate::config::{self, Config};
 use crate::context::{Context, SpanId, TraceId};
 use crate::outputs;
 
+#[cfg(feature = "_middleware")]
+pub(crate) mod external;
 pub(crate) mod stream;
 mod wrap;
 
@@ -153,6 +155,17 @@ pub struct CallState {
     request: Option<Value>,
     request_parameters: Option<Value>,
     stream: Option<stream::StreamFacts>,
+    /// `gen_ai.provider.name`: the site's, or what the middleware read from
+    /// the URL.
+    provider: Option<&'static str>,
+    /// `server.address` and `server.port` (middleware calls).
+    server: Option<(String, u16)>,
+    /// What the middleware saw on the wire.
+    http: Option<crate::record::HttpExchange>,
+    /// A model call's sink for what middleware below it sees (see
+    /// `external::Seen`).
+    #[cfg(feature = "_middleware")]
+    seen: Option<std::sync::Arc<std::sync::Mutex<external::Seen>>>,
     /// Whether some output (or the audit log) records the messages, and the
     /// response's content.
     wants_messages: bool,
@@ -240,6 +253,11 @@ impl CallState {
             request: None,
             request_parameters: None,
             stream: None,
+            provider: site.provider,
+            server: None,
+            http: None,
+            #[cfg(feature = "_middleware")]
+            seen: (site.kind == "llm").then(|| external::Seen::shared(wants_messages)),
             wants_messages,
             wants_parameters: cfg!(feature = "otel") && !span_disabled,
             wants_response,
@@ -259,7 +277,7 @@ impl CallState {
                 function: state.site.function(),
                 kind: state.site.kind,
                 operation: state.site.operation,
-                provider: state.site.provider,
+                provider: state.provider,
                 literal_model: state.site.model.is_some(),
                 model: state.model.as_deref(),
                 messages: state.messages.as_ref(),
@@ -375,7 +393,7 @@ impl CallState {
                 let mut info = *info;
                 match info.error.take() {
                     Some(e) => {
-                        let record = ErrorRecord::diagnosed(e, self.site.provider);
+                        let record = ErrorRecord::diagnosed(e, self.provider);
                         (Status::Error, info, Some(record))
                     }
                     None => (Status::Ok, info, None),
@@ -424,6 +442,8 @@ impl CallState {
             refusal: info.refusal,
             choices: info.choices,
         });
+        #[cfg(feature = "_middleware")]
+        self.adopt_seen();
         let bound = self.context.bound().cloned().unwrap_or_default();
         let record = CallRecord {
             schema: SCHEMA_VERSION,
@@ -432,8 +452,6 @@ impl CallState {
             span_id: self.context.span_id().map(|s| s.to_string()),
             parent_span_id: self.parent_span_id.map(|s| s.to_string()),
             http_request_id: self.context.request_id().map(str::to_owned),
-            server_address: None,
-            server_port: None,
             kind: Text::Borrowed(self.site.kind),
             user_id: bound.user_id,
             session_id: bound.session_id,
@@ -443,7 +461,7 @@ impl CallState {
             name: Text::Borrowed(self.site.name),
             function: Text::Borrowed(self.site.function()),
             operation: Text::Borrowed(self.site.operation),
-            provider: self.site.provider.map(Text::Borrowed),
+            provider: self.provider.map(Text::Borrowed),
             request_model: self.model.take(),
             response_model: info.model,
             response_id: info.id,
@@ -469,6 +487,9 @@ impl CallState {
                 chunks: s.chunks,
                 completed: s.end == stream::StreamEnd::Completed,
             }),
+            server_address: self.server.as_ref().map(|s| s.0.clone()),
+            server_port: self.server.as_ref().map(|s| s.1),
+            http: self.http.take(),
             level: Text::Borrowed("info"),
             warnings: Vec::new(),
         };

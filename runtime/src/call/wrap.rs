@@ -80,6 +80,8 @@ where
             Some(state) => {
                 let _context = state.context.enter();
                 let _entered = state.span.enter();
+                #[cfg(feature = "_middleware")]
+                let _seen = state.enter_seen();
                 catch_unwind(AssertUnwindSafe(|| this.inner.poll(cx)))
             }
             None => Ok(this.inner.poll(cx)),
@@ -205,6 +207,8 @@ fn run_active<R, H: Finish<R>>(
     let result = {
         let _context = state.context.enter();
         let _entered = state.span.enter();
+        #[cfg(feature = "_middleware")]
+        let _seen = state.enter_seen();
         catch_unwind(AssertUnwindSafe(body))
     };
     match result {

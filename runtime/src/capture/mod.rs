@@ -162,6 +162,10 @@ impl LlmResponse for Value {
             anthropic::message(self, info);
         } else if obj.contains_key("candidates") || obj.contains_key("usageMetadata") {
             gemini::generate_content(self, info);
+        } else if obj.get("object").and_then(Value::as_str) == Some("list")
+            && obj.contains_key("usage")
+        {
+            openai::embeddings(self, info);
         }
     }
 }
@@ -204,6 +208,12 @@ impl LlmChunk for Value {
         }
         if self.get("choices").is_some() {
             return openai::accumulate_chunk(self, acc);
+        }
+        if self.get("candidates").is_some() || self.get("usageMetadata").is_some() {
+            return gemini::accumulate_chunk(self, acc);
+        }
+        if str_ref(self, "type").is_some_and(|t| t.starts_with("response.")) {
+            return openai::accumulate_responses_event(self, acc);
         }
         anthropic::accumulate_event(self, acc);
     }

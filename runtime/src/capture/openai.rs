@@ -1,5 +1,5 @@
 //! OpenAI: Chat Completions (and legacy completions), the Responses API,
-//! and chat completion stream chunks.
+//! embeddings, chat completion stream chunks and Responses API events.
 
 use serde_json::Value;
 
@@ -110,6 +110,12 @@ fn usage(usage: &Value) -> Option<Usage> {
         }
     }
     Some(out)
+}
+
+/// Embeddings: the model and the input tokens (no text to record).
+pub(super) fn embeddings(v: &Value, info: &mut ResponseInfo) {
+    info.model = str_at(v, "model");
+    info.usage = v.get("usage").and_then(usage);
 }
 
 /// Message content that is either text or a list of parts with `text`.
@@ -245,5 +251,84 @@ pub(super) fn accumulate_chunk(v: &Value, acc: &mut StreamAccumulator) {
         if let Some(reason) = str_ref(choice, "finish_reason") {
             acc.set_finish_reason(index, reason);
         }
+    }
+}
+
+/// One event of a streamed Responses API call (`response.created`,
+/// `response.output_text.delta`, `response.function_call_arguments.delta`,
+/// `response.completed`, …). Tool calls are keyed by their output index.
+pub(super) fn accumulate_responses_event(v: &Value, acc: &mut StreamAccumulator) {
+    let index = u32_at(v, "output_index").unwrap_or(0);
+    match str_ref(v, "type").unwrap_or_default() {
+        "response.output_text.delta" => {
+            if let Some(delta) = str_ref(v, "delta") {
+                acc.push_text(0, delta);
+            }
+        }
+        "response.refusal.delta" => {
+            if let Some(delta) = str_ref(v, "delta") {
+                acc.push_refusal(delta);
+            }
+        }
+        "response.output_item.added" | "response.output_item.done" => {
+            if let Some(item) = v.get("item") {
+                if matches!(
+                    str_ref(item, "type"),
+                    Some("function_call") | Some("custom_tool_call")
+                ) {
+                    acc.tool_call_delta(
+                        index,
+                        str_ref(item, "call_id").or_else(|| str_ref(item, "id")),
+                        str_ref(item, "name"),
+                        None,
+                    );
+                }
+            }
+        }
+        "response.function_call_arguments.delta" | "response.custom_tool_call_input.delta" => {
+            acc.tool_call_delta(index, None, None, str_ref(v, "delta"));
+        }
+        "response.created"
+        | "response.in_progress"
+        | "response.completed"
+        | "response.incomplete"
+        | "response.failed" => {
+            let Some(response) = v.get("response") else {
+                return;
+            };
+            let mut info = ResponseInfo::metadata_only();
+            responses(response, &mut info);
+            if let Some(model) = &info.model {
+                acc.set_model(model);
+            }
+            if let Some(id) = &info.id {
+                acc.set_id(id);
+            }
+            if let Some(usage) = info.usage {
+                acc.merge_usage(usage);
+            }
+            let terminal = !matches!(
+                str_ref(v, "type"),
+                Some("response.created") | Some("response.in_progress")
+            );
+            if terminal {
+                if let Some(reason) = info.finish_reasons.first() {
+                    acc.set_finish_reason(0, reason);
+                }
+                if let Some(error) = response.get("error").filter(|e| e.is_object()) {
+                    acc.set_error(super::CapturedError {
+                        message: str_at(error, "message").unwrap_or_default(),
+                        type_name: str_at(error, "code").unwrap_or_else(|| "error".to_owned()),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+        "error" => acc.set_error(super::CapturedError {
+            message: str_at(v, "message").unwrap_or_default(),
+            type_name: str_at(v, "code").unwrap_or_else(|| "error".to_owned()),
+            ..Default::default()
+        }),
+        _ => {}
     }
 }

@@ -95,6 +95,12 @@ impl StreamAccumulator {
         }
     }
 
+    /// How many tool calls have been seen (the next one's index, for
+    /// providers that send each call whole).
+    pub fn tool_call_count(&self) -> u32 {
+        self.tool_calls.len() as u32
+    }
+
     /// Sets why choice `choice` ended.
     pub fn set_finish_reason(&mut self, choice: u32, reason: &str) {
         self.finish_reasons.insert(choice, reason.to_owned());
