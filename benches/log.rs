@@ -10,6 +10,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use llm_traced::llm_traced;
+
+mod thread_cpu;
 use serde_json::{json, Value};
 
 fn response() -> &'static Value {
@@ -46,10 +48,12 @@ fn main() {
     let n = 200_000;
     let messages = vec![json!({"role": "user", "content": "Hello there, who are you?"})];
     let start = Instant::now();
+    let cpu = thread_cpu::now();
     for _ in 0..n {
         traced(black_box(&messages));
     }
     let handed_over = start.elapsed();
+    let cpu = thread_cpu::now() - cpu;
     assert!(llm_traced::log::flush());
     let flushed = start.elapsed();
     let bytes = std::fs::metadata(&log).unwrap().len();
@@ -57,11 +61,12 @@ fn main() {
     assert_eq!(lines, n, "no record lost");
     eprintln!(
         "sustained: {n} records written and flushed in {:.3} s = {:.0} records/s ({:.1} MB/s of JSON lines); \
-         the callers spent {:.2} µs per call",
+         the callers spent {:.2} µs per call ({:.2} µs of their CPU time)",
         flushed.as_secs_f64(),
         n as f64 / flushed.as_secs_f64(),
         bytes as f64 / 1e6 / flushed.as_secs_f64(),
-        handed_over.as_secs_f64() * 1e6 / n as f64
+        handed_over.as_secs_f64() * 1e6 / n as f64,
+        cpu.as_secs_f64() * 1e6 / n as f64
     );
     divan::main();
     let _ = std::fs::remove_dir_all(&dir);

@@ -7,8 +7,9 @@
 pub use llm_traced_runtime::{
     audit, capture, config, context, conversation_file_name, diagnose, diagnose_text, diagnostics,
     flush, flush_timeout, guard, levels, log, pricing, read_conversation, record, redaction,
-    render_debug_block, CallRecord, Config, Diagnosis, ErrorClass, FlushGuard, HttpErrorDetails,
-    LlmResponse, ResponseInfo, Status, ToolCall, Usage,
+    render_debug_block, score, CallRecord, Config, Diagnosis, ErrorClass, FlushGuard,
+    HttpErrorDetails, LlmResponse, ResponseInfo, Score, ScoreError, ScoreValue, Status, ToolCall,
+    Usage,
 };
 
 /// Instruments a function that calls a large language model.

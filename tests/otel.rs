@@ -14,7 +14,9 @@ use llm_traced::llm_traced;
 use llm_traced::otel::{Otel, Protocol};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
-use otlp::{attr, hex, int_attr, str_array_attr, str_attr, ReceivedSpan, Receiver};
+use otlp::{
+    attr, bool_attr, double_attr, hex, int_attr, str_array_attr, str_attr, ReceivedSpan, Receiver,
+};
 use serde_json::{json, Value};
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -429,11 +431,9 @@ fn an_incoming_traceparent_is_the_parent_of_the_spans() {
     assert!(parents.contains(&hex(&request.span.span_id)), "{parents:?}");
     assert!(parents.contains(&PARENT.to_owned()), "{parents:?}");
     for call in &calls {
-        // Our own record of the parent is the exported one.
-        assert_eq!(
-            str_attr(&call.span.attributes, "parent_span_id"),
-            hex(&call.span.parent_span_id)
-        );
+        // The span says its parent: no attribute repeats it.
+        assert!(attr(&call.span.attributes, "parent_span_id").is_none());
+        otlp::assert_conventional_names(&call.span.attributes);
     }
 }
 
@@ -638,4 +638,410 @@ fn a_short_lived_program_loses_nothing() {
     assert_eq!(ok.explicit_bounds.first(), Some(&0.01));
     assert_eq!(ok.explicit_bounds.last(), Some(&81.92));
     assert!(ok.sum.unwrap() < 5.0, "seconds, not milliseconds");
+}
+
+fn tuned_request() -> Value {
+    json!({
+        "model": "gpt-4o",
+        "system": "You are terse.",
+        "messages": [{"role": "user", "content": "Plan a trip"}],
+        "temperature": 0.2,
+        "top_p": 0.9,
+        "max_tokens": 100,
+        "seed": 42,
+        "stop": ["END", "STOP"],
+        "n": 2,
+        "tools": [{"type": "function", "function": {
+            "name": "get_weather", "description": "Weather in a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}
+        }}]
+    })
+}
+
+#[llm_traced(provider = "openai")]
+async fn tuned_chat(request: Value) -> Value {
+    let _ = request;
+    common::fixture("openai_chat_completion_cached_tokens.json")
+}
+
+#[llm_traced(provider = "anthropic", model = "claude-sonnet-4-5")]
+async fn cache_writer() -> Value {
+    json!({
+        "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
+        "content": [{"type": "text", "text": "Noted."}], "stop_reason": "end_turn",
+        "usage": {"input_tokens": 3100, "cache_creation_input_tokens": 1024,
+                  "cache_read_input_tokens": 2048, "output_tokens": 5}
+    })
+}
+
+/// Every attribute of a model call, with the type the conventions give it:
+/// the request's parameters (no content without a switch), the bound
+/// context under the conventions' names, ours under `llm_traced.`, and none
+/// of the un-namespaced or deprecated names.
+#[test]
+fn request_parameters_and_context_are_exported_with_their_types() {
+    let context = Context::current()
+        .with_user("u-42")
+        .with_session("conv-7")
+        .with_tenant("acme")
+        .with_tag("beta");
+    let (_, spans) = with_otel(|| {
+        block_on(context.scope(async {
+            tuned_chat(tuned_request()).await;
+            cache_writer().await;
+        }))
+    });
+    let s = named(&spans, "chat gpt-4o");
+    let a = &s.span.attributes;
+    assert_eq!(double_attr(a, "gen_ai.request.temperature"), 0.2);
+    assert_eq!(double_attr(a, "gen_ai.request.top_p"), 0.9);
+    assert_eq!(int_attr(a, "gen_ai.request.max_tokens"), 100);
+    assert_eq!(int_attr(a, "gen_ai.request.seed"), 42);
+    assert_eq!(int_attr(a, "gen_ai.request.choice.count"), 2);
+    assert_eq!(
+        str_array_attr(a, "gen_ai.request.stop_sequences"),
+        ["END", "STOP"]
+    );
+    assert!(!bool_attr(a, "gen_ai.request.stream"));
+    assert_eq!(str_attr(a, "gen_ai.request.model"), "gpt-4o");
+    assert_eq!(str_attr(a, "user.id"), "u-42");
+    assert_eq!(str_attr(a, "gen_ai.conversation.id"), "conv-7");
+    assert_eq!(str_attr(a, "llm_traced.tenant_id"), "acme");
+    assert_eq!(str_array_attr(a, "llm_traced.tags"), ["beta"]);
+    assert_eq!(str_attr(a, "code.function.name"), "otel::tuned_chat");
+    assert_eq!(str_attr(a, "llm_traced.request_id").len(), 36);
+    assert!(double_attr(a, "llm_traced.cost_usd") > 0.0);
+    assert_eq!(int_attr(a, "gen_ai.usage.cache_read.input_tokens"), 2560);
+    // Content stays home without a switch: messages, instructions, tools.
+    for absent in [
+        "gen_ai.input.messages",
+        "gen_ai.system_instructions",
+        "gen_ai.output.messages",
+        "gen_ai.tool.definitions",
+        // Not on this server-less call.
+        "server.address",
+        "server.port",
+    ] {
+        assert!(attr(a, absent).is_none(), "{absent} should be absent");
+    }
+    otlp::assert_conventional_names(a);
+
+    let anthropic = named(&spans, "chat claude-sonnet-4-5");
+    let a = &anthropic.span.attributes;
+    assert_eq!(
+        int_attr(a, "gen_ai.usage.cache_creation.input_tokens"),
+        1024
+    );
+    assert_eq!(int_attr(a, "gen_ai.usage.cache_read.input_tokens"), 2048);
+    assert!(
+        attr(a, "gen_ai.request.temperature").is_none(),
+        "none asked"
+    );
+    otlp::assert_conventional_names(a);
+}
+
+#[llm_traced(name = "trip_planner", kind = "agent")]
+async fn trip_planner() -> Result<(), String> {
+    search_docs().await?;
+    Ok(())
+}
+
+/// An agent is an in-process `invoke_agent` span (INTERNAL), its tool an
+/// `execute_tool` span, both with the conventions' names only.
+#[test]
+fn agent_and_tool_spans_follow_the_conventions() {
+    let (_, spans) = with_otel(|| block_on(trip_planner()).unwrap());
+    let agent = named(&spans, "invoke_agent trip_planner");
+    assert_eq!(agent.span.kind, SpanKind::Internal as i32);
+    let a = &agent.span.attributes;
+    assert_eq!(str_attr(a, "gen_ai.operation.name"), "invoke_agent");
+    assert_eq!(str_attr(a, "gen_ai.agent.name"), "trip_planner");
+    otlp::assert_conventional_names(a);
+    let tool = named(&spans, "execute_tool search_docs");
+    assert_eq!(tool.span.kind, SpanKind::Internal as i32);
+    assert_eq!(tool.span.parent_span_id, agent.span.span_id);
+    let t = &tool.span.attributes;
+    assert_eq!(str_attr(t, "gen_ai.operation.name"), "execute_tool");
+    assert_eq!(str_attr(t, "gen_ai.tool.name"), "search_docs");
+    assert_eq!(str_attr(t, "gen_ai.tool.type"), "function");
+    assert!(
+        attr(t, "gen_ai.request.stream").is_none(),
+        "not a model call"
+    );
+    otlp::assert_conventional_names(t);
+}
+
+/// Runs a call with tools, a system prompt and a reply under `switch`, in a
+/// child process, and returns the span's content attributes present.
+fn content_under(test: &str, env: &[(&str, &str)]) -> Option<Vec<String>> {
+    if !common::is_child() {
+        common::run_child(test, env);
+        return None;
+    }
+    let (_, spans) = with_otel(|| block_on(tuned_chat(tuned_request())));
+    let [s] = &spans[..] else {
+        panic!("one span expected: {spans:#?}")
+    };
+    let a = &s.span.attributes;
+    otlp::assert_conventional_names(a);
+    if let Some(definitions) = attr(a, "gen_ai.tool.definitions") {
+        let Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(text)) =
+            Some(definitions.clone())
+        else {
+            panic!("a JSON string")
+        };
+        let tools: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            tools,
+            json!([{"type": "function", "name": "get_weather", "description": "Weather in a city",
+                    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}])
+        );
+    }
+    let mut present: Vec<String> = [
+        "gen_ai.input.messages",
+        "gen_ai.system_instructions",
+        "gen_ai.tool.definitions",
+        "gen_ai.output.messages",
+    ]
+    .iter()
+    .filter(|k| attr(a, k).is_some())
+    .map(|k| k.to_string())
+    .collect();
+    present.sort();
+    Some(present)
+}
+
+/// The conventions' own switch exports all the content.
+#[test]
+fn the_standard_capture_switch_exports_the_content() {
+    let test = "the_standard_capture_switch_exports_the_content";
+    let env = [("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")];
+    if let Some(present) = content_under(test, &env) {
+        assert_eq!(
+            present,
+            [
+                "gen_ai.input.messages",
+                "gen_ai.output.messages",
+                "gen_ai.system_instructions",
+                "gen_ai.tool.definitions"
+            ]
+        );
+    }
+}
+
+/// `LLM_LOG_PROMPTS` exports what was asked (tool definitions included),
+/// not the reply.
+#[test]
+fn the_prompts_switch_exports_the_prompts_and_tools() {
+    let test = "the_prompts_switch_exports_the_prompts_and_tools";
+    if let Some(present) = content_under(test, &[("LLM_LOG_PROMPTS", "true")]) {
+        assert_eq!(
+            present,
+            [
+                "gen_ai.input.messages",
+                "gen_ai.system_instructions",
+                "gen_ai.tool.definitions"
+            ]
+        );
+    }
+}
+
+/// `LLM_LOG_RESPONSES` exports the reply only; `false` for the standard
+/// switch exports nothing more.
+#[test]
+fn the_responses_switch_exports_the_reply_only() {
+    let test = "the_responses_switch_exports_the_reply_only";
+    let env = [
+        ("LLM_LOG_RESPONSES", "true"),
+        (
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+            "false",
+        ),
+    ];
+    if let Some(present) = content_under(test, &env) {
+        assert_eq!(present, ["gen_ai.output.messages"]);
+    }
+}
+
+/// A streamed call says so, has its time to first chunk on the span, and
+/// records the time-to-first-chunk metric with the conventions' buckets; an
+/// unstreamed call records none.
+#[test]
+fn a_streamed_call_records_the_time_to_first_chunk_metric() {
+    use futures::StreamExt;
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+
+    if common::is_child() {
+        let _otel = llm_traced::otel::init().expect("set up from the environment");
+        block_on(stream_reply().collect::<Vec<_>>());
+        block_on(one_shot());
+        return;
+    }
+    let receiver = Receiver::start();
+    common::run_child(
+        "a_streamed_call_records_the_time_to_first_chunk_metric",
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint.as_str())],
+    );
+    let spans = receiver.wait_for_spans(2);
+    let streamed = spans
+        .iter()
+        .find(|s| attr(&s.span.attributes, "gen_ai.response.time_to_first_chunk").is_some())
+        .expect("the streamed span");
+    let a = &streamed.span.attributes;
+    assert!(bool_attr(a, "gen_ai.request.stream"));
+    let ttfc = double_attr(a, "gen_ai.response.time_to_first_chunk");
+    assert!((0.0..5.0).contains(&ttfc), "seconds: {ttfc}");
+    let first = receiver.metrics("gen_ai.client.operation.time_to_first_chunk");
+    let [first] = &first[..] else {
+        panic!("one time-to-first-chunk histogram expected: {first:#?}")
+    };
+    assert_eq!(first.unit, "s");
+    let Some(Data::Histogram(h)) = &first.data else {
+        panic!("a histogram: {first:?}")
+    };
+    let [p] = &h.data_points[..] else {
+        panic!("one series, for the streamed call only: {h:#?}")
+    };
+    assert_eq!(p.count, 1);
+    assert_eq!(str_attr(&p.attributes, "gen_ai.operation.name"), "chat");
+    assert_eq!(str_attr(&p.attributes, "gen_ai.provider.name"), "openai");
+    assert_eq!(
+        p.explicit_bounds,
+        [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]
+    );
+}
+
+#[llm_traced(provider = "openai", model = "gpt-4o")]
+async fn graded_answer() -> Value {
+    remember_ids();
+    llm_traced::score("grounded", true)
+        .comment("cites the docs")
+        .author("grader-v1")
+        .record()
+        .expect("scored during the call");
+    common::fixture("openai_chat_completion_text_stop.json")
+}
+
+/// A score given during the call and eight given after it, from eight
+/// threads at once: each is a `gen_ai.evaluation.result` log record in the
+/// call's trace and span, a `"type": "score"` line in the JSON log with the
+/// call's request id, function and model, and a whole line in the file
+/// beside the saved conversation.
+#[test]
+fn scores_during_and_after_a_call_reach_every_output() {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+
+    if !common::is_child() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("calls.jsonl");
+        common::run_child(
+            "scores_during_and_after_a_call_reach_every_output",
+            &[
+                ("LLM_SAVE_CONVERSATIONS", "true"),
+                ("LLM_CONVERSATIONS_DIR", dir.path().to_str().unwrap()),
+                ("LLM_LOG_FILE", log.to_str().unwrap()),
+                ("TEST_OUTPUT_DIR", dir.path().to_str().unwrap()),
+            ],
+        );
+        return;
+    }
+    let dir = std::path::PathBuf::from(std::env::var("TEST_OUTPUT_DIR").unwrap());
+    let receiver = Receiver::start();
+    let otel = Otel::builder()
+        .protocol(Protocol::HttpProtobuf)
+        .endpoint(&receiver.endpoint)
+        .metrics(false)
+        .build()
+        .expect("the pipeline builds");
+    let subscriber = tracing_subscriber::registry().with(otel.layer());
+    tracing::subscriber::with_default(subscriber, || block_on(graded_answer()));
+    let id = llm_traced::score::last_request_id().expect("the call's request id");
+    std::thread::scope(|s| {
+        for i in 0..8 {
+            let id = id.clone();
+            s.spawn(move || {
+                llm_traced::score("helpfulness", 0.5 + f64::from(i) / 20.0)
+                    .request(id)
+                    .author(format!("rater-{i}"))
+                    .record()
+                    .expect("scored after the call")
+            });
+        }
+    });
+    assert_eq!(
+        llm_traced::score("helpfulness", 1)
+            .request("no-such-call")
+            .record(),
+        Err(llm_traced::ScoreError::UnknownCall("no-such-call".into()))
+    );
+    otel.shutdown().expect("the receiver took everything");
+    assert!(llm_traced::flush());
+
+    let spans = receiver.spans();
+    let [span] = &spans[..] else {
+        panic!("one span expected: {spans:#?}")
+    };
+    let logs = receiver.logs();
+    assert_eq!(logs.len(), 9, "{logs:#?}");
+    for (record, scope) in &logs {
+        assert_eq!(record.event_name, "gen_ai.evaluation.result");
+        assert_eq!(scope, "llm-traced");
+        assert_eq!(record.trace_id, span.span.trace_id, "in the call's trace");
+        assert_eq!(record.span_id, span.span.span_id, "on the call's span");
+        assert_eq!(
+            str_attr(&record.attributes, "gen_ai.response.id"),
+            str_attr(&span.span.attributes, "gen_ai.response.id")
+        );
+        assert_eq!(str_attr(&record.attributes, "llm_traced.request_id"), id);
+    }
+    let grounded = logs
+        .iter()
+        .map(|(r, _)| r)
+        .find(|r| str_attr(&r.attributes, "gen_ai.evaluation.name") == "grounded")
+        .expect("the score given during the call");
+    let a = &grounded.attributes;
+    assert_eq!(double_attr(a, "gen_ai.evaluation.score.value"), 1.0);
+    assert_eq!(str_attr(a, "gen_ai.evaluation.score.label"), "true");
+    assert_eq!(
+        str_attr(a, "gen_ai.evaluation.explanation"),
+        "cites the docs"
+    );
+    let rated = logs
+        .iter()
+        .filter(|(r, _)| {
+            matches!(
+                attr(&r.attributes, "gen_ai.evaluation.score.value"),
+                Some(Any::DoubleValue(x)) if (0.5..0.9).contains(x)
+            )
+        })
+        .count();
+    assert_eq!(rated, 8);
+
+    let lines = common::json_lines(&dir.join("calls.jsonl"));
+    let scores: Vec<&Value> = lines.iter().filter(|l| l["type"] == "score").collect();
+    assert_eq!(scores.len(), 9);
+    assert_eq!(lines.len(), 10, "the call's own line and the scores'");
+    for line in &scores {
+        assert_eq!(line["request_id"], id.as_str());
+        assert_eq!(line["function"], "otel::graded_answer");
+        assert_eq!(line["model"], "gpt-4o-2024-08-06");
+        assert_eq!(line["trace_id"], hex(&span.span.trace_id).as_str());
+    }
+
+    let record = common::one_record(&dir, "graded_answer");
+    assert_eq!(record.request_id, id);
+    let conversation = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .unwrap();
+    let beside = llm_traced::score::scores_path(&conversation);
+    let text = std::fs::read_to_string(&beside).unwrap();
+    assert_eq!(text.lines().count(), 9, "{text}");
+    let read = llm_traced::score::read_scores(&conversation);
+    assert_eq!(read.len(), 9, "every line whole: {text}");
+    let mut authors: Vec<_> = read.iter().filter_map(|s| s.author.clone()).collect();
+    authors.sort();
+    assert_eq!(authors.len(), 9);
+    assert_eq!(authors[0], "grader-v1");
 }

@@ -68,6 +68,7 @@ timing() {
 # A call, its trace and its session, from the first page.
 LIST=$(curl -s "$URL")
 RID=$(grep -o 'data-id="[^"]*"' <<< "$LIST" | sed -n 50p | cut -d'"' -f2)
+RID2=$(grep -o 'data-id="[^"]*"' <<< "$LIST" | sed -n 60p | cut -d'"' -f2)
 TID=$(grep -o 'href="/traces/[^"]*"' <<< "$LIST" | sed -n 50p | cut -d'"' -f2)
 CALL=$(curl -s "${URL}calls/$RID")
 SID=$(grep -o 'href="/sessions/[^"]*"' <<< "$CALL" | sed -n 1p | cut -d'"' -f2)
@@ -86,6 +87,7 @@ for page in \
     printf '%-80s %s\n' "$page" "$(timing "$page" "$RUNS")"
 done
 drop_caches
+printf '%-80s %s\n' "/calls/$RID2 (first request)" "$(timing "/calls/$RID2" 1)"
 printf '%-80s %s\n' "/?q=escalation+warranty (first search of it)" "$(timing "/?q=escalation+warranty" 1)"
 printf '%-80s %s\n' "/?q=escalation+warranty (again: cached)" "$(timing "/?q=escalation+warranty" "$RUNS")"
 printf '%-80s %s\n' "/?q=Zanzibar (another text, no match)" "$(timing "/?q=Zanzibar" 1)"

@@ -148,3 +148,19 @@ impl Meta {
         Ok(meta)
     }
 }
+
+/// A tool call in a message, in the OpenAI shape (`function.name`,
+/// `function.arguments`) or a flat one (`name`, `arguments`): its name
+/// (`?` when absent) and its arguments.
+pub fn tool_call_parts(call: &serde_json::Value) -> (&str, Option<&serde_json::Value>) {
+    let function = call.get("function");
+    let name = function
+        .and_then(|f| f.get("name"))
+        .or_else(|| call.get("name"))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("?");
+    let arguments = function
+        .and_then(|f| f.get("arguments"))
+        .or_else(|| call.get("arguments"));
+    (name, arguments)
+}

@@ -6,6 +6,8 @@
 //! - `tail`: follow a log, one line per call.
 //! - `diagnose`: what an error message means and what to do about it.
 //! - `serve`: a local web viewer of calls, traces, sessions and stats.
+//! - `export`: recorded calls as datasets (fine-tuning, eval cases, CSV).
+//! - `replay`: a recorded call sent again, with changes, and what changed.
 
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
@@ -18,8 +20,10 @@ mod audit;
 mod conversations;
 mod diagnose;
 mod exit;
+mod export;
 mod ls;
 mod render;
+mod replay;
 mod serve;
 mod show;
 mod stats;
@@ -37,6 +41,8 @@ Examples:
   llm-traced stats calls.jsonl --by hour   tokens, cost, latency, errors
   llm-traced tail calls.jsonl              follow a log as calls happen
   llm-traced serve                         a web viewer on http://127.0.0.1:7300/
+  llm-traced export --format chat-jsonl     fine-tuning data from saved calls
+  llm-traced replay 49f07b0e --model gpt-4o-mini   re-run a call, see what changed
   llm-traced diagnose \"Error code: 429 - {'error': ...}\"
 
 Colours are used on a terminal only, never when NO_COLOR is set.
@@ -82,6 +88,12 @@ pub enum Command {
     /// A local web viewer: calls, traces, conversations, sessions, stats.
     #[command(after_help = SERVE_HELP)]
     Serve(serve::ServeArgs),
+    /// Write recorded calls as datasets: chat JSONL, promptfoo, OpenAI evals, Langfuse, CSV.
+    #[command(after_help = export::HELP)]
+    Export(export::ExportArgs),
+    /// Send a recorded call again (another model, other parameters) and show what changed.
+    #[command(after_help = replay::HELP)]
+    Replay(replay::ReplayArgs),
     /// Work with tamper-evident audit logs.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -119,6 +131,8 @@ fn main() -> ExitCode {
         Command::Tail(args) => tail::run(args, style),
         Command::Diagnose(args) => diagnose::run(args, style),
         Command::Serve(args) => serve::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Replay(args) => replay::run(args, style),
         Command::Audit(AuditCommand::Verify(args)) => {
             return ExitCode::from(u8::try_from(audit::verify(args)).unwrap_or(3));
         }

@@ -34,14 +34,15 @@ pub enum Paint {
 }
 
 impl Paint {
-    fn code(self) -> &'static str {
+    fn style(self) -> anstyle::Style {
+        use anstyle::{AnsiColor, Effects};
         match self {
-            Paint::Red => "\x1b[31m",
-            Paint::Yellow => "\x1b[33m",
-            Paint::Green => "\x1b[32m",
-            Paint::Cyan => "\x1b[36m",
-            Paint::Bold => "\x1b[1m",
-            Paint::Dim => "\x1b[2m",
+            Paint::Red => AnsiColor::Red.on_default(),
+            Paint::Yellow => AnsiColor::Yellow.on_default(),
+            Paint::Green => AnsiColor::Green.on_default(),
+            Paint::Cyan => AnsiColor::Cyan.on_default(),
+            Paint::Bold => Effects::BOLD.into(),
+            Paint::Dim => Effects::DIMMED.into(),
         }
     }
 }
@@ -80,25 +81,28 @@ impl Style {
     /// `text` wrapped in the colour's codes, or unchanged when colours are off.
     pub fn paint(self, paint: Paint, text: &str) -> String {
         if self.enabled && !text.is_empty() {
-            format!("{}{text}\x1b[0m", paint.code())
+            let style = paint.style();
+            format!("{style}{text}{style:#}")
         } else {
             text.to_owned()
         }
     }
 }
 
-/// The width to fit the output to: `COLUMNS` when set (at least 40), else 80.
+/// The width to fit the output to: `COLUMNS` when set, else the terminal's
+/// width when standard output is one, else 80; at least 40.
 pub fn width() -> usize {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.trim().parse::<usize>().ok())
         .filter(|&w| w > 0)
+        .or_else(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
         .map_or(80, |w| w.max(40))
 }
 
-/// The number of characters of `s` (the display width for most text).
+/// The display width of `s` in terminal columns (wide characters count 2).
 pub fn text_width(s: &str) -> usize {
-    s.chars().count()
+    unicode_width::UnicodeWidthStr::width(s)
 }
 
 /// `s` cut to at most `max` characters, with `…` marking the cut.
@@ -115,61 +119,30 @@ pub fn truncate(s: &str, max: usize) -> String {
 }
 
 /// Word-wraps `text` to `width` columns. The first line starts with `first`,
-/// the others with `rest`; line breaks in the text are kept; a word longer
-/// than a line is cut. Every line ends with `\n`.
+/// the others with `rest`; line breaks in the text are kept, and so is a
+/// paragraph's own indentation (code, pretty JSON); a word longer than a
+/// line is cut. Every line ends with `\n`.
 pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
     let mut out = String::new();
     let mut outer = first;
     for paragraph in text.split('\n') {
         let paragraph = paragraph.trim_end_matches('\r');
-        // Keep the paragraph's own indentation (code, pretty JSON).
         let lead = paragraph.len() - paragraph.trim_start_matches(' ').len();
         let first_prefix = format!("{outer}{}", &paragraph[..lead]);
         let rest_prefix = format!("{rest}{}", &paragraph[..lead]);
-        let mut prefix: &str = &first_prefix;
-        let room_after = |p: &str| width.saturating_sub(text_width(p)).max(20);
-        let mut line = String::new();
-        let mut line_width = 0;
-        for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
-            let mut word = word.to_owned();
-            loop {
-                let room = room_after(prefix);
-                let w = text_width(&word);
-                let needed = if line_width == 0 {
-                    w
-                } else {
-                    line_width + 1 + w
-                };
-                if needed <= room {
-                    if line_width > 0 {
-                        line.push(' ');
-                    }
-                    line.push_str(&word);
-                    line_width = needed;
-                    break;
-                }
-                if line_width > 0 {
-                    let _ = writeln!(out, "{prefix}{line}");
-                    prefix = &rest_prefix;
-                    line.clear();
-                    line_width = 0;
-                    continue;
-                }
-                // A word longer than a whole line: cut it.
-                let head: String = word.chars().take(room).collect();
-                let tail: String = word.chars().skip(room).collect();
-                let _ = writeln!(out, "{prefix}{head}");
-                prefix = &rest_prefix;
-                word = tail;
-                if word.is_empty() {
-                    break;
-                }
-            }
-        }
-        if line.is_empty() {
-            let _ = writeln!(out, "{}", prefix.trim_end());
+        let body = paragraph.trim_start_matches(' ');
+        if body.is_empty() {
+            let _ = writeln!(out, "{}", first_prefix.trim_end());
         } else {
-            let _ = writeln!(out, "{prefix}{line}");
+            // At least 20 columns of text whatever the prefix.
+            let room = width.max(text_width(&first_prefix).max(text_width(&rest_prefix)) + 20);
+            let options = textwrap::Options::new(room)
+                .initial_indent(&first_prefix)
+                .subsequent_indent(&rest_prefix)
+                .break_words(true);
+            for line in textwrap::wrap(body, options) {
+                let _ = writeln!(out, "{line}");
+            }
         }
         outer = rest;
     }

@@ -122,7 +122,7 @@ pub fn run(args: &ShowArgs, style: Style) -> Result<Outcome, Failure> {
 }
 
 /// The files in `dir` whose names contain `id`.
-fn find_by_id(dir: &Path, id: &str) -> Option<Vec<PathBuf>> {
+pub(crate) fn find_by_id(dir: &Path, id: &str) -> Option<Vec<PathBuf>> {
     if id.is_empty() || id.contains(['/', '\\']) {
         return None;
     }
@@ -407,16 +407,8 @@ fn render_messages(out: &mut String, messages: &Value, width: usize, style: Styl
         }
         if let Some(Value::Array(calls)) = m.get("tool_calls") {
             for call in calls {
-                let function = call.get("function");
-                let name = function
-                    .and_then(|f| f.get("name"))
-                    .or_else(|| call.get("name"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("?");
-                let arguments = match function
-                    .and_then(|f| f.get("arguments"))
-                    .or_else(|| call.get("arguments"))
-                {
+                let (name, arguments) = crate::conversations::tool_call_parts(call);
+                let arguments = match arguments {
                     Some(Value::String(s)) => s.clone(),
                     Some(other) => compact(other),
                     None => String::new(),

@@ -116,7 +116,12 @@ fn every_view_renders_the_recorded_data() {
     assert_eq!(b.text("#fig-calls"), "6");
     assert_eq!(
         b.js("return document.querySelectorAll('figure.chart svg').length"),
-        json!(4)
+        json!(5)
+    );
+    // Two failed calls, one each in the 09:00 and 11:00 buckets.
+    assert_eq!(
+        b.js("return document.querySelectorAll('#chart-errors rect.s-errors').length"),
+        json!(2)
     );
     let bars = b.js("return document.querySelectorAll('#chart-calls rect.s-calls').length");
     assert!(bars.as_i64().unwrap_or(0) >= 1, "{bars}");

@@ -284,6 +284,7 @@ fn stats_show_the_figures_and_charts_for_the_filters() {
     assert!(body.contains("id=\"fig-errors\">2 <small>33.3%</small>"));
     for id in [
         "chart-calls",
+        "chart-errors",
         "chart-latency",
         "chart-tokens",
         "chart-cost",
@@ -594,12 +595,14 @@ fn beyond_loopback_the_token_is_required_and_a_warning_printed() {
             .status,
         200
     );
+    assert!(
+        pair.starts_with(&format!("llm_traced_token_{}=", s.port())),
+        "{pair}"
+    );
+    let wrong = format!("llm_traced_token_{}=nope", s.port());
     assert_eq!(
-        s.request(
-            "/stats",
-            &[("Host", &host), ("Cookie", "llm_traced_token=nope")]
-        )
-        .status,
+        s.request("/stats", &[("Host", &host), ("Cookie", &wrong)])
+            .status,
         401
     );
     // On loopback there is no token.
@@ -979,4 +982,27 @@ fn generated_conversations_are_records_with_content_and_trees() {
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn default_inputs_that_do_not_exist_yet_are_waited_for() {
+    let dir = tempdir();
+    let s = Server::start_in(&[], Some(dir.path()), &[("LLM_LOG_FILE", "app.log")]);
+    assert!(s.page("/").contains("Nothing is recorded yet"));
+    let mut events = Events::open(&s, "/events");
+    std::thread::sleep(Duration::from_millis(300));
+    write_log(
+        &dir.path().join("app.log"),
+        &[record(json!({"request_id": rid(1), "name": "from_log"}))],
+    );
+    let conversations = dir.path().join("llm_conversations");
+    std::fs::create_dir(&conversations).unwrap_or_else(|e| panic!("{e}"));
+    write_conversation(
+        &conversations,
+        &record(json!({"request_id": rid(2), "name": "from_file"})),
+    );
+    let seen = events.collect("call", Duration::from_secs(3));
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let body = s.page("/");
+    assert!(body.contains("from_log") && body.contains("from_file"));
 }

@@ -30,6 +30,7 @@ pub mod otel;
 pub mod pricing;
 pub mod record;
 pub mod redaction;
+pub mod score;
 #[cfg(feature = "subscriber")]
 pub mod subscriber;
 mod text;
@@ -51,6 +52,7 @@ pub use context::{Context, FutureExt};
 pub use diagnostics::{diagnose, diagnose_text, Diagnosis, ErrorClass, HttpErrorDetails};
 pub use llm_traced_macros::llm_traced;
 pub use record::{read_conversation, CallRecord, Status};
+pub use score::{score, Score, ScoreError, ScoreValue};
 
 /// The structured log (`LLM_LOG_FILE`): flushing and counters.
 pub mod log {

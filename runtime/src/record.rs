@@ -213,6 +213,17 @@ pub struct CallRecord {
     /// the messages and kept under the same switches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<Value>,
+    /// What the content's masking replaced, counted per kind (`email`,
+    /// `phone`, `api_key`, `named_secret`, a user pattern's name, …) over the
+    /// messages, request, response and tool-call arguments: present only
+    /// when something was masked, since a masked prompt is not the original.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub masked: BTreeMap<String, u64>,
+    /// The request's parameters (temperature, max tokens, stop sequences…)
+    /// without its content, when the whole request is not recorded: for the
+    /// OpenTelemetry span only, never saved.
+    #[serde(skip)]
+    pub request_parameters: Option<Value>,
     /// What the model answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<ResponseContent>,

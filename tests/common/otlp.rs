@@ -13,6 +13,9 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
@@ -20,6 +23,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
@@ -28,6 +32,7 @@ use prost::Message;
 struct Received {
     traces: Vec<ExportTraceServiceRequest>,
     metrics: Vec<ExportMetricsServiceRequest>,
+    logs: Vec<ExportLogsServiceRequest>,
 }
 
 /// A running receiver; it stops with the process.
@@ -63,6 +68,7 @@ impl Receiver {
                 let app = Router::new()
                     .route("/v1/traces", post(traces))
                     .route("/v1/metrics", post(metrics))
+                    .route("/v1/logs", post(logs))
                     .with_state(state);
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(listener.local_addr().unwrap()).unwrap();
@@ -74,6 +80,27 @@ impl Receiver {
             endpoint: format!("http://{addr}"),
             received,
         }
+    }
+
+    /// Every log record received so far, with its scope's name.
+    pub fn logs(&self) -> Vec<(LogRecord, String)> {
+        let received = self.received.lock().unwrap();
+        let mut out = Vec::new();
+        for request in &received.logs {
+            for rl in &request.resource_logs {
+                for sl in &rl.scope_logs {
+                    let scope = sl
+                        .scope
+                        .as_ref()
+                        .map(|s| s.name.clone())
+                        .unwrap_or_default();
+                    for record in &sl.log_records {
+                        out.push((record.clone(), scope.clone()));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Every span received so far.
@@ -143,6 +170,16 @@ async fn traces(State(state): State<Arc<Mutex<Received>>>, body: Bytes) -> impl 
     }
 }
 
+async fn logs(State(state): State<Arc<Mutex<Received>>>, body: Bytes) -> impl IntoResponse {
+    match ExportLogsServiceRequest::decode(body) {
+        Ok(request) => {
+            state.lock().unwrap().logs.push(request);
+            protobuf(ExportLogsServiceResponse::default().encode_to_vec())
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    }
+}
+
 async fn metrics(State(state): State<Arc<Mutex<Received>>>, body: Bytes) -> impl IntoResponse {
     match ExportMetricsServiceRequest::decode(body) {
         Ok(request) => {
@@ -200,4 +237,57 @@ pub fn str_array_attr(attrs: &[KeyValue], key: &str) -> Vec<String> {
 /// Lowercase hex of an id.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A double attribute's value; panics when it is missing or of another type.
+pub fn double_attr(attrs: &[KeyValue], key: &str) -> f64 {
+    match attr(attrs, key) {
+        Some(Value::DoubleValue(x)) => *x,
+        other => panic!("{key}: expected a double, got {other:?}"),
+    }
+}
+
+/// A boolean attribute's value; panics when it is missing or of another type.
+pub fn bool_attr(attrs: &[KeyValue], key: &str) -> bool {
+    match attr(attrs, key) {
+        Some(Value::BoolValue(b)) => *b,
+        other => panic!("{key}: expected a boolean, got {other:?}"),
+    }
+}
+
+/// The attribute names our spans must never export: un-namespaced names of
+/// our own and the deprecated `code.function`.
+pub const NOT_EXPORTED: &[&str] = &[
+    "user_id",
+    "tenant_id",
+    "latency_ms",
+    "request_id",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "code.function",
+    "cost_usd",
+    "gen_ai.system",
+];
+
+/// Asserts that none of [`NOT_EXPORTED`] is among `attrs`, and that every
+/// name outside the conventions' namespaces is under `llm_traced.`.
+pub fn assert_conventional_names(attrs: &[KeyValue]) {
+    for kv in attrs {
+        let key = kv.key.as_str();
+        assert!(!NOT_EXPORTED.contains(&key), "{key} must not be exported");
+        assert!(
+            [
+                "gen_ai.",
+                "server.",
+                "error.",
+                "code.",
+                "user.",
+                "llm_traced."
+            ]
+            .iter()
+            .any(|ns| key.starts_with(ns)),
+            "{key} is outside the conventions and our namespace"
+        );
+    }
 }

@@ -69,15 +69,7 @@ fn message(out: &mut String, m: &Value) {
         }
         if let Some(Value::Array(calls)) = o.get("tool_calls") {
             for call in calls {
-                let function = call.get("function");
-                let name = function
-                    .and_then(|f| f.get("name"))
-                    .or_else(|| call.get("name"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("?");
-                let args = function
-                    .and_then(|f| f.get("arguments"))
-                    .or_else(|| call.get("arguments"));
+                let (name, args) = crate::conversations::tool_call_parts(call);
                 tool_call(out, name, call.get("id").and_then(Value::as_str), args);
             }
         }

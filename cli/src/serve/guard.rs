@@ -19,8 +19,12 @@ pub struct Guard {
     pub token: Option<String>,
 }
 
-/// The cookie that carries the token after the first visit.
-pub const COOKIE: &str = "llm_traced_token";
+/// The cookie that carries the token after the first visit. Cookies do not
+/// tell ports apart, so its name has the port: two viewers on one host keep
+/// their own.
+pub fn cookie_name(port: u16) -> String {
+    format!("llm_traced_token_{port}")
+}
 
 impl Guard {
     /// Whether a `Host` header names this server.
@@ -54,10 +58,11 @@ impl Guard {
         if in_query {
             return (true, true);
         }
+        let name = cookie_name(self.port);
         let in_cookie = cookies.unwrap_or("").split(';').any(|c| {
             c.trim()
                 .split_once('=')
-                .is_some_and(|(k, v)| k == COOKIE && same(v.as_bytes(), token.as_bytes()))
+                .is_some_and(|(k, v)| k == name && same(v.as_bytes(), token.as_bytes()))
         });
         (in_cookie, false)
     }
@@ -109,7 +114,8 @@ pub async fn check(State(app): State<std::sync::Arc<App>>, req: Request, next: N
     if from_query {
         if let Some(token) = &guard.token {
             if let Ok(v) = HeaderValue::from_str(&format!(
-                "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"
+                "{}={token}; HttpOnly; SameSite=Strict; Path=/",
+                cookie_name(guard.port)
             )) {
                 response.headers_mut().insert(header::SET_COOKIE, v);
             }
@@ -172,14 +178,12 @@ mod tests {
         let g = guard();
         assert_eq!(g.token_ok(Some("token=abc"), None), (true, true));
         assert_eq!(g.token_ok(Some("token=abd"), None), (false, false));
-        assert_eq!(
-            g.token_ok(None, Some("a=b; llm_traced_token=abc")),
-            (true, false)
-        );
-        assert_eq!(
-            g.token_ok(None, Some("llm_traced_token=ab")),
-            (false, false)
-        );
+        let ok = |c: &str| g.token_ok(None, Some(c));
+        assert_eq!(ok("a=b; llm_traced_token_7300=abc"), (true, false));
+        assert_eq!(ok("llm_traced_token_7300=ab"), (false, false));
+        // Another viewer's cookie, or one without the port.
+        assert_eq!(ok("llm_traced_token_7301=abc"), (false, false));
+        assert_eq!(ok("llm_traced_token=abc"), (false, false));
         assert_eq!(g.token_ok(None, None), (false, false));
     }
 }

@@ -165,6 +165,7 @@ pub struct Index {
     pub skipped: Vec<Skipped>,
     /// How many were, in all.
     pub skipped_count: u64,
+    menus: Menus,
 }
 
 impl Index {
@@ -260,6 +261,14 @@ impl Index {
         self.order = order;
         self.by_trace = by_trace;
         self.by_session = by_session;
+        let (syms, entries) = (&self.syms, &self.entries[..]);
+        self.menus = Menus {
+            models: values(entries, |e| e.model().map(|m| syms.name(m))),
+            errors: values(entries, |e| e.error_class(syms)),
+            functions: values(entries, |e| Some(syms.name(e.function))),
+            kinds: values(entries, |e| Some(syms.name(e.kind))),
+            tenants: values(entries, |e| e.tenant.map(|t| syms.name(t))),
+        };
     }
 
     /// The call with this request id.
@@ -285,16 +294,36 @@ impl Index {
         &self.entries[id as usize]
     }
 
-    /// Distinct values of a field, sorted, for the filter menus.
-    pub fn values(&self, field: impl Fn(&Entry) -> Option<Sym>) -> Vec<&str> {
-        let mut seen = std::collections::HashSet::new();
-        for e in &self.entries {
-            if let Some(s) = field(e) {
-                seen.insert(s);
-            }
-        }
-        let mut out: Vec<&str> = seen.into_iter().map(|s| self.syms.name(s)).collect();
-        out.sort_unstable();
-        out
+    /// The choices of the filter menus (kept up to date by [`Index::rebuild`]).
+    pub fn menus(&self) -> &Menus {
+        &self.menus
     }
+}
+
+/// Distinct values of a field, sorted.
+fn values<'a>(entries: &'a [Entry], field: impl Fn(&'a Entry) -> Option<&'a str>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    for e in entries {
+        if let Some(s) = field(e) {
+            seen.insert(s);
+        }
+    }
+    let mut out: Vec<String> = seen.into_iter().map(str::to_owned).collect();
+    out.sort_unstable();
+    out
+}
+
+/// The distinct values the filter menus offer.
+#[derive(Debug, Default)]
+pub struct Menus {
+    /// Models (the one asked for, else the one that answered).
+    pub models: Vec<String>,
+    /// Error classes.
+    pub errors: Vec<String>,
+    /// Functions.
+    pub functions: Vec<String>,
+    /// Kinds.
+    pub kinds: Vec<String>,
+    /// Tenants.
+    pub tenants: Vec<String>,
 }

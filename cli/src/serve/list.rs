@@ -194,7 +194,7 @@ pub fn filters(b: &mut String, index: &Index, query: &Query, action: &str) {
          <input type=\"search\" name=\"q\" id=\"search\" placeholder=\"search prompts and responses ( / )\" value=\"{}\">",
         esc(&query.q)
     );
-    let select = |b: &mut String, name: &str, label: &str, values: &[&str]| {
+    let select = |b: &mut String, name: &str, label: &str, values: &[String]| {
         let current = query.field(name);
         let _ = write!(
             b,
@@ -202,7 +202,7 @@ pub fn filters(b: &mut String, index: &Index, query: &Query, action: &str) {
         );
         let mut found = current.is_empty();
         for v in values {
-            let sel = if *v == current {
+            let sel = if v == current {
                 found = true;
                 " selected"
             } else {
@@ -215,34 +215,18 @@ pub fn filters(b: &mut String, index: &Index, query: &Query, action: &str) {
         }
         b.push_str("</select></label>");
     };
-    select(b, "model", "model", &index.values(Entry::model));
+    let menus = index.menus();
+    select(b, "model", "model", &menus.models);
     select(
         b,
         "status",
         "status",
-        &["ok", "failed", "error", "panic", "cancelled"],
+        &["ok", "failed", "error", "panic", "cancelled"].map(str::to_owned),
     );
-    let mut errors: Vec<&str> = {
-        let mut v: Vec<&str> = index
-            .entries
-            .iter()
-            .filter_map(|e| e.error_class(&index.syms))
-            .collect::<std::collections::HashSet<_>>()
-            .into_iter()
-            .collect();
-        v.sort_unstable();
-        v
-    };
-    errors.dedup();
-    select(b, "error", "error", &errors);
-    select(
-        b,
-        "function",
-        "function",
-        &index.values(|e| Some(e.function)),
-    );
-    select(b, "kind", "kind", &index.values(|e| Some(e.kind)));
-    select(b, "tenant", "tenant", &index.values(|e| e.tenant));
+    select(b, "error", "error", &menus.errors);
+    select(b, "function", "function", &menus.functions);
+    select(b, "kind", "kind", &menus.kinds);
+    select(b, "tenant", "tenant", &menus.tenants);
     for (name, label) in [("user", "user"), ("session", "session"), ("tag", "tag")] {
         let _ = write!(
             b,

@@ -24,6 +24,15 @@ pub enum Input {
 }
 
 impl Input {
+    /// A log (`LLM_LOG_FILE`), whether it exists yet or not.
+    pub fn log(path: PathBuf) -> Input {
+        if path.to_string_lossy().contains("{tenant}") {
+            Input::Template(path)
+        } else {
+            Input::Log(path)
+        }
+    }
+
     /// Classifies a path; an explicit path must exist (a template's
     /// directory must).
     pub fn from_path(path: &Path, must_exist: bool) -> Result<Input, String> {

@@ -98,7 +98,7 @@ fn inputs(args: &ServeArgs) -> Result<Vec<load::Input>, Failure> {
             .map_or_else(|| PathBuf::from("llm_conversations"), PathBuf::from);
         out.push(load::Input::from_path(&dir, false).map_err(Failure::Input)?);
         if let Some(log) = std::env::var_os("LLM_LOG_FILE").filter(|l| !l.is_empty()) {
-            out.push(load::Input::from_path(&PathBuf::from(log), false).map_err(Failure::Input)?);
+            out.push(load::Input::log(PathBuf::from(log)));
         }
     } else {
         for p in &args.paths {

@@ -389,6 +389,17 @@ fn charts(b: &mut String, index: &Index, ids: &[u32], unit: Bucket) {
         false,
         &|v| html::count(v as u64),
     );
+    // Errors again on their own scale: a few percent of the calls hardly
+    // show beside them.
+    chart(
+        b,
+        &format!("Errors per {unit_name}"),
+        "chart-errors",
+        &points,
+        &[("errors", "s-errors", &|p: &Point| p.errors)],
+        false,
+        &|v| html::count(v as u64),
+    );
     chart(
         b,
         &format!("Latency p50 / p95 / p99 per {unit_name}"),

@@ -8,9 +8,6 @@
 //! last chunk, and every percentile of every group is read off in one pass
 //! over the sorted lists, merged as they are read.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use serde::Serialize;
 
 use super::line::LineReader;
@@ -130,29 +127,8 @@ pub struct Sample {
     pub bucket: u32,
 }
 
-/// A fast, non-cryptographic hasher for the few distinct names (FxHash).
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(c);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// A map with a fast, non-cryptographic hasher for the few distinct names.
+type FastMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 /// Names to small ids. Past 65,535 distinct names, the rest share the id of
 /// `(other)`.

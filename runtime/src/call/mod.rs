@@ -92,8 +92,12 @@ impl Capture<'_> {
     /// enabled output shows content. Without `model = …`, its `model` is the
     /// model asked for; without messages, its `messages` (OpenAI, Anthropic),
     /// `contents` (Gemini) or `input` (the Responses API) are the messages.
+    /// When no output shows content but an OpenTelemetry layer may export
+    /// the call, only the request's parameters are kept (for the span's
+    /// `gen_ai.request.*` attributes), never its content.
     pub fn request<T: Serialize + ?Sized>(&mut self, request: &T) {
-        if !self.state.wants_messages {
+        let parameters_only = !self.state.wants_messages;
+        if parameters_only && !self.state.wants_parameters {
             return;
         }
         // Through the text, as a client sends it: `to_value` would widen an
@@ -106,6 +110,10 @@ impl Capture<'_> {
             if let Some(model) = value.get("model").and_then(Value::as_str) {
                 self.state.model = Some(model.to_owned());
             }
+        }
+        if parameters_only {
+            self.state.request_parameters = Some(request_parameters(value));
+            return;
         }
         if self.state.messages.is_none() {
             self.state.messages = ["messages", "contents", "input"]
@@ -145,6 +153,7 @@ pub struct CallState {
     model: Option<String>,
     messages: Option<Value>,
     request: Option<Value>,
+    request_parameters: Option<Value>,
     stream: Option<stream::StreamFacts>,
     /// `gen_ai.provider.name`: the site's, or what the middleware read from
     /// the URL.
@@ -160,6 +169,9 @@ pub struct CallState {
     /// Whether some output (or the audit log) records the messages, and the
     /// response's content.
     wants_messages: bool,
+    /// Whether an OpenTelemetry layer may export the call: it shows the
+    /// request's parameters.
+    wants_parameters: bool,
     wants_response: bool,
     /// Whether some output shows the response's content (the audit log
     /// only hashes it).
@@ -219,6 +231,7 @@ impl CallState {
         let trace_id = outer.trace_id().unwrap_or_else(TraceId::random);
         let parent_span_id = outer.span_id();
         let (otel_prompts, otel_responses) = otel_content(&span);
+        let span_disabled = span.is_disabled();
         // An audited call hashes its content even when no output shows it.
         let wants_messages =
             site.audit || otel_prompts || config.is_some_and(Config::wants_messages);
@@ -238,6 +251,7 @@ impl CallState {
             model: site.model.map(str::to_owned),
             messages: None,
             request: None,
+            request_parameters: None,
             stream: None,
             provider: site.provider,
             server: None,
@@ -245,6 +259,7 @@ impl CallState {
             #[cfg(feature = "_middleware")]
             seen: (site.kind == "llm").then(|| external::Seen::shared(wants_messages)),
             wants_messages,
+            wants_parameters: cfg!(feature = "otel") && !span_disabled,
             wants_response,
             keeps_response,
             finished: false,
@@ -456,6 +471,8 @@ impl CallState {
             status,
             messages: self.messages.take(),
             request: self.request.take(),
+            masked: Default::default(),
+            request_parameters: self.request_parameters.take(),
             response,
             tool_calls: info.tool_calls,
             usage: info.usage,
@@ -498,11 +515,42 @@ impl CallState {
 /// Whether an OpenTelemetry export may carry the prompts and the responses:
 /// with the `otel` feature, the content switches alone decide, whatever the
 /// local outputs.
+/// A request body's parameters, without its content: what the
+/// OpenTelemetry span's `gen_ai.request.*` attributes read.
+fn request_parameters(request: Value) -> Value {
+    const KEYS: &[&str] = &[
+        "temperature",
+        "top_p",
+        "topP",
+        "top_k",
+        "topK",
+        "frequency_penalty",
+        "presence_penalty",
+        "max_tokens",
+        "max_completion_tokens",
+        "max_output_tokens",
+        "seed",
+        "n",
+        "stop",
+        "stop_sequences",
+        "stream",
+        "generationConfig",
+        "generation_config",
+    ];
+    match request {
+        Value::Object(mut map) => {
+            map.retain(|k, _| KEYS.contains(&k.as_str()));
+            Value::Object(map)
+        }
+        _ => Value::Null,
+    }
+}
+
 fn otel_content(span: &Span) -> (bool, bool) {
     #[cfg(feature = "otel")]
     if !span.is_disabled() {
-        let switches = config::current();
-        return (switches.log_prompts, switches.log_responses);
+        let content = crate::otel::Content::current();
+        return (content.prompts, content.responses);
     }
     let _ = span;
     (false, false)

@@ -1,5 +1,8 @@
-//! The GenAI client metrics: `gen_ai.client.token.usage` and
-//! `gen_ai.client.operation.duration`, with the conventions' buckets.
+//! The GenAI client metrics: `gen_ai.client.token.usage`,
+//! `gen_ai.client.operation.duration` and, for streamed calls,
+//! `gen_ai.client.operation.time_to_first_chunk`, with the conventions'
+//! buckets. (`time_per_output_chunk` is not recorded: a stream counts its
+//! chunks but does not time each one.)
 
 use std::sync::RwLock;
 
@@ -11,6 +14,7 @@ use crate::record::CallRecord;
 struct Instruments {
     tokens: Histogram<u64>,
     duration: Histogram<f64>,
+    first_chunk: Histogram<f64>,
 }
 
 /// Set by [`install`]; replaced when it is called again (a global meter
@@ -30,15 +34,25 @@ pub fn install<P: MeterProvider + ?Sized>(provider: &P) {
             (0..14).map(|i| 4f64.powi(i)).collect(), // 1, 4, 16, … 67108864
         )
         .build();
+    // 0.01, 0.02, 0.04, … 81.92 seconds, for both durations.
+    let seconds = || (0..14).map(|i| 0.01 * 2f64.powi(i)).collect::<Vec<_>>();
     let duration = meter
         .f64_histogram("gen_ai.client.operation.duration")
         .with_unit("s")
         .with_description("GenAI operation duration")
-        .with_boundaries(
-            (0..14).map(|i| 0.01 * 2f64.powi(i)).collect(), // 0.01, 0.02, 0.04, … 81.92
-        )
+        .with_boundaries(seconds())
         .build();
-    set(Some(Instruments { tokens, duration }));
+    let first_chunk = meter
+        .f64_histogram("gen_ai.client.operation.time_to_first_chunk")
+        .with_unit("s")
+        .with_description("Time to receive the first chunk of a streamed response")
+        .with_boundaries(seconds())
+        .build();
+    set(Some(Instruments {
+        tokens,
+        duration,
+        first_chunk,
+    }));
 }
 
 /// Stops recording (the pipeline that owned the instruments is gone).
@@ -76,6 +90,15 @@ pub(crate) fn record(record: &CallRecord) {
     }
     if let Some(model) = &record.response_model {
         attributes.push(KeyValue::new("gen_ai.response.model", model.clone()));
+    }
+    if let Some(address) = &record.server_address {
+        attributes.push(KeyValue::new("server.address", address.clone()));
+        if let Some(port) = record.server_port {
+            attributes.push(KeyValue::new("server.port", i64::from(port)));
+        }
+    }
+    if let (Some(ttfc), None) = (record.time_to_first_chunk_ms, &record.error) {
+        instruments.first_chunk.record(ttfc / 1000.0, &attributes);
     }
     if let Some(usage) = &record.usage {
         for (kind, count) in [

@@ -35,7 +35,9 @@
 //! What the spans carry, and how our trace ids become OpenTelemetry's: see
 //! the README's "OpenTelemetry" section.
 
+pub(crate) mod attributes;
 pub(crate) mod bridge;
+pub(crate) mod logs;
 mod messages;
 pub(crate) mod metrics;
 pub(crate) mod span;
@@ -45,6 +47,7 @@ use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
@@ -53,11 +56,47 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
 pub use bridge::ContextIdGenerator;
+pub use logs::{install_logs, EVALUATION_EVENT};
 pub use messages::{input_messages, output_messages, system_instructions};
 pub use metrics::install as install_metrics;
 
 /// The instrumentation scope our spans and metrics are reported under.
 pub const SCOPE: &str = "llm-traced";
+
+/// The version of the OpenTelemetry semantic conventions (GenAI and
+/// general) our spans, metrics and events follow.
+pub const SEMCONV_VERSION: &str = "1.41.0";
+
+/// Which content an exported span may carry: the prompts (input messages,
+/// system instructions, tool definitions) and the responses (output
+/// messages). The conventions' `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`
+/// switches both on; `LLM_LOG_PROMPTS` and `LLM_LOG_RESPONSES` each one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Content {
+    pub(crate) prompts: bool,
+    pub(crate) responses: bool,
+}
+
+impl Content {
+    /// The switches as the environment and the installed configuration set them.
+    pub(crate) fn current() -> Content {
+        static STANDARD: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let standard = *STANDARD.get_or_init(|| {
+            std::env::var("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
+                .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        });
+        let config = crate::config::current();
+        Content {
+            prompts: standard || config.log_prompts,
+            responses: standard || config.log_responses,
+        }
+    }
+
+    /// Whether any content goes out.
+    pub(crate) fn any(self) -> bool {
+        self.prompts || self.responses
+    }
+}
 
 /// How spans and metrics travel to the backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,10 +274,16 @@ impl OtelBuilder {
         } else {
             None
         };
+        let logger_provider = SdkLoggerProvider::builder()
+            .with_batch_exporter(self.log_exporter(protocol)?)
+            .with_resource(self.resource())
+            .build();
+        install_logs(&logger_provider);
         Ok(Otel {
             tracer: tracer_provider.tracer(SCOPE),
             tracer_provider,
             meter_provider,
+            logger_provider,
             shut_down: false,
             runtime,
         })
@@ -259,8 +304,10 @@ impl OtelBuilder {
             .with(otel.layer())
             .try_init()
         {
-            // The pipeline goes: its metric instruments must not outlive it.
+            // The pipeline goes: its metric instruments and logger must not
+            // outlive it.
             metrics::uninstall();
+            logs::uninstall();
             return Err(OtelError::Subscriber(e));
         }
         opentelemetry::global::set_tracer_provider(otel.tracer_provider.clone());
@@ -310,6 +357,25 @@ impl OtelBuilder {
         }
     }
 
+    fn log_exporter(
+        &self,
+        protocol: Protocol,
+    ) -> Result<opentelemetry_otlp::LogExporter, OtelError> {
+        let endpoint = self.signal_endpoint(protocol, "v1/logs");
+        match protocol {
+            Protocol::HttpProtobuf => {
+                let mut b = opentelemetry_otlp::LogExporter::builder()
+                    .with_http()
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e);
+                }
+                b.build().map_err(OtelError::Exporter)
+            }
+            Protocol::Grpc => grpc::log_exporter(endpoint),
+        }
+    }
+
     fn metric_exporter(
         &self,
         protocol: Protocol,
@@ -338,6 +404,8 @@ pub struct Otel {
     tracer: SdkTracer,
     tracer_provider: SdkTracerProvider,
     meter_provider: Option<SdkMeterProvider>,
+    /// Scores, as `gen_ai.evaluation.result` log records.
+    logger_provider: SdkLoggerProvider,
     shut_down: bool,
     /// gRPC only: the runtime the exporters' connections live on, stopped
     /// after them.
@@ -378,6 +446,11 @@ impl Otel {
         &self.tracer_provider
     }
 
+    /// The logger provider scores are sent through.
+    pub fn logger_provider(&self) -> &SdkLoggerProvider {
+        &self.logger_provider
+    }
+
     /// The meter provider, when metrics are on.
     pub fn meter_provider(&self) -> Option<&SdkMeterProvider> {
         self.meter_provider.as_ref()
@@ -392,6 +465,9 @@ impl Otel {
         if let Some(meters) = &self.meter_provider {
             meters.force_flush().map_err(OtelError::Flush)?;
         }
+        self.logger_provider
+            .force_flush()
+            .map_err(OtelError::Flush)?;
         Ok(())
     }
 
@@ -408,7 +484,9 @@ impl Otel {
         // Five seconds each at most: an unreachable collector must not hold
         // the program's exit for long.
         let timeout = Duration::from_secs(5);
+        logs::uninstall();
         let spans = self.tracer_provider.shutdown_with_timeout(timeout);
+        let scores = self.logger_provider.shutdown_with_timeout(timeout);
         let meters = match &self.meter_provider {
             Some(m) => m.shutdown_with_timeout(timeout),
             None => Ok(()),
@@ -417,7 +495,7 @@ impl Otel {
             // Not a blocking drop: the guard may go inside async code.
             grpc::stop(runtime);
         }
-        spans.and(meters).map_err(OtelError::Flush)
+        spans.and(meters).and(scores).map_err(OtelError::Flush)
     }
 }
 
@@ -459,6 +537,16 @@ mod grpc {
         endpoint: Option<String>,
     ) -> Result<opentelemetry_otlp::SpanExporter, OtelError> {
         let mut b = opentelemetry_otlp::SpanExporter::builder().with_tonic();
+        if let Some(e) = endpoint {
+            b = b.with_endpoint(e);
+        }
+        b.build().map_err(OtelError::Exporter)
+    }
+
+    pub(super) fn log_exporter(
+        endpoint: Option<String>,
+    ) -> Result<opentelemetry_otlp::LogExporter, OtelError> {
+        let mut b = opentelemetry_otlp::LogExporter::builder().with_tonic();
         if let Some(e) = endpoint {
             b = b.with_endpoint(e);
         }
@@ -507,6 +595,12 @@ mod grpc {
     pub(super) fn metric_exporter(
         _: Option<String>,
     ) -> Result<opentelemetry_otlp::MetricExporter, OtelError> {
+        Err(OtelError::GrpcNotCompiled)
+    }
+
+    pub(super) fn log_exporter(
+        _: Option<String>,
+    ) -> Result<opentelemetry_otlp::LogExporter, OtelError> {
         Err(OtelError::GrpcNotCompiled)
     }
 }

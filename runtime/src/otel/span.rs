@@ -1,9 +1,9 @@
-//! What a call adds to its span when an OpenTelemetry layer listens: the
-//! parent in our context's trace, the ids it adopts, typed attributes that
-//! `tracing` fields cannot carry, and the content.
+//! What a call puts on its OpenTelemetry span: the parent in our context's
+//! trace, the ids it adopts, and, when it ends, every attribute of the GenAI
+//! conventions (v1.41) in one batch, under the exported names (see
+//! [`attributes`](super::attributes)).
 
-use opentelemetry::trace::TraceContextExt;
-use opentelemetry::{Array, StringValue, Value};
+use opentelemetry::trace::{Status, TraceContextExt};
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -49,35 +49,21 @@ pub(crate) fn start(span: &Span, parent: Option<(TraceId, SpanId, Option<u8>)>) 
     })
 }
 
-/// Puts what `tracing` fields cannot say on the span: the finish reasons as
-/// a string array, and the content the switches allow.
-pub(crate) fn finish(span: &Span, record: &CallRecord, prompts: bool, responses: bool) {
+/// Puts the finished call on its OpenTelemetry span, all attributes at once,
+/// and the error status. Returns `false` when no OpenTelemetry layer
+/// exports the span: then the `tracing` fields say it all.
+pub(crate) fn finish(span: &Span, record: &CallRecord, content: super::Content) -> bool {
     if span.is_disabled() {
-        return;
+        return false;
     }
-    if !record.finish_reasons.is_empty() {
-        let reasons: Vec<StringValue> = record
-            .finish_reasons
-            .iter()
-            .map(|r| StringValue::from(r.clone()))
-            .collect();
-        span.set_attribute(
-            "gen_ai.response.finish_reasons",
-            Value::Array(Array::String(reasons)),
-        );
+    let cx = span.context();
+    let otel_span = cx.span();
+    if !otel_span.span_context().is_valid() {
+        return false;
     }
-    if prompts {
-        if let Some(messages) = &record.messages {
-            let json = super::messages::input_messages(messages).to_string();
-            span.set_attribute("gen_ai.input.messages", json);
-            if let Some(system) = super::messages::system_instructions(messages) {
-                span.set_attribute("gen_ai.system_instructions", system.to_string());
-            }
-        }
+    otel_span.set_attributes(super::attributes::of(record, content));
+    if let Some(error) = &record.error {
+        otel_span.set_status(Status::error(error.message.clone()));
     }
-    if responses {
-        if let Some(messages) = super::messages::output_messages(record) {
-            span.set_attribute("gen_ai.output.messages", messages.to_string());
-        }
-    }
+    true
 }

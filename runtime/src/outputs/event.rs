@@ -15,6 +15,22 @@ impl Output for Event {
         if call.span.is_disabled() {
             return;
         }
+        // The span's static name is "{operation} {model}" for a literal
+        // model and "{operation} {name}" for a step; a model known only at
+        // run time completes it here.
+        if let (false, Some(model), "llm") = (call.literal_model, call.model, call.kind) {
+            call.span.record(
+                "otel.name",
+                format!("{} {}", call.operation, model).as_str(),
+            );
+        }
+        // The name is final: the OpenTelemetry span may start, and its ids
+        // become the call's. An exported span gets its attributes in one
+        // batch when the call ends, under the conventions' names: the fields
+        // below stay unset, so that they do not reach it under ours.
+        if super::otel::adopt_ids(call) {
+            return;
+        }
         let span = call.span;
         span.record("gen_ai.operation.name", call.operation);
         let named = match call.kind {
@@ -31,15 +47,6 @@ impl Output for Event {
         if let Some(model) = call.model {
             span.record("gen_ai.request.model", model);
         }
-        // The span's static name is "{operation} {model}" for a literal
-        // model and "{operation} {name}" for a step; a model known only at
-        // run time completes it here.
-        if let (false, Some(model), "llm") = (call.literal_model, call.model, call.kind) {
-            span.record(
-                "otel.name",
-                format!("{} {}", call.operation, model).as_str(),
-            );
-        }
         span.record("request_id", call.request_id);
         let secret_free = |s: &str| crate::pipeline::scrub_secrets(s).into_owned();
         if let Some(user) = call.context.user_id() {
@@ -52,10 +59,6 @@ impl Output for Event {
             span.record("tenant_id", secret_free(tenant).as_str());
         }
         span.record("code.function", call.function);
-        // The name is final: the OpenTelemetry span may start, and its ids
-        // become the call's.
-        super::otel::adopt_ids(call);
-        let span = call.span;
         if let Some(trace_id) = call.context.trace_id() {
             span.record("trace_id", trace_id.to_string().as_str());
         }
@@ -68,13 +71,17 @@ impl Output for Event {
     }
 
     fn on_end(&self, call: &Ended<'_>, record: &CallRecord) {
-        emit(call.span, record);
+        let exported = super::otel::finish_span(call.span, record);
+        emit(call.span, record, exported);
+        crate::score::after_call(record, call.config);
     }
 }
 
 /// Records the outcome on the span and emits one event inside it: INFO on
 /// success, ERROR on failure or panic, WARN when the call was cancelled.
-fn emit(span: &Span, record: &CallRecord) {
+/// An `exported` span has its attributes from OpenTelemetry already: its
+/// fields stay unset.
+fn emit(span: &Span, record: &CallRecord, exported: bool) {
     if span.is_disabled() && !tracing::enabled!(target: "llm_traced", tracing::Level::ERROR) {
         return;
     }
@@ -89,15 +96,14 @@ fn emit(span: &Span, record: &CallRecord) {
     let warnings = warnings.as_deref();
     let cost_usd = record.cost_usd;
 
-    if !span.is_disabled() {
+    if !span.is_disabled() && !exported {
         if let Some(model) = &record.response_model {
             span.record("gen_ai.response.model", model.as_str());
         }
         if let Some(id) = &record.response_id {
             span.record("gen_ai.response.id", id.as_str());
         }
-        // With OpenTelemetry on, the reasons go out as a string array instead.
-        if let (Some(reasons), false) = (&finish_reasons, cfg!(feature = "otel")) {
+        if let Some(reasons) = &finish_reasons {
             span.record("gen_ai.response.finish_reasons", reasons.as_str());
         }
         // Signed: OpenTelemetry has no unsigned integers, and its layer turns

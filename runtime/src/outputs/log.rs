@@ -45,8 +45,33 @@ impl Output for Log {
     }
 }
 
-/// The open log files. Only the record writer's thread takes the lock.
+/// The open log files. The record writer's thread takes the lock, and a
+/// score's writer (any thread, rarely).
 static FILES: Mutex<Option<Writer>> = Mutex::new(None);
+
+/// Writes a score's line (`"type": "score"`) into the log its call went
+/// to, through the same open file, rotation and tenant split, whole.
+pub(crate) fn write_score(config: &'static Config, line: &crate::score::ScoreLine) {
+    let mut files = FILES.lock().unwrap_or_else(|p| p.into_inner());
+    let files = files.get_or_insert_with(|| Writer::new(config));
+    let result = serde_json::to_vec(line)
+        .map_err(std::io::Error::other)
+        .and_then(|mut text| {
+            text.push(b'\n');
+            files.write_line(line.tenant_id.as_deref(), &text)?;
+            // A score is rare and often given late: on disk at once.
+            files.flush_all();
+            Ok(())
+        });
+    if let Err(e) = result {
+        super::warn_once(&WRITE_FAILED, || {
+            format!(
+                "llm-traced: cannot write the log {}: {e}",
+                files.template.display()
+            )
+        });
+    }
+}
 
 /// Flushes the open log files' buffers.
 pub(crate) fn flush_open_files() {
@@ -93,21 +118,28 @@ impl Writer {
     }
 
     fn write(&mut self, record: &CallRecord) -> std::io::Result<()> {
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        let result = serde_json::to_writer(&mut line, &log_line(record, self.config))
+            .map_err(std::io::Error::other)
+            .and_then(|()| {
+                line.push(b'\n');
+                self.write_line(record.tenant_id.as_deref(), &line)
+            });
+        self.line = line;
+        result
+    }
+
+    /// Writes one whole line into the file of `tenant`, rotating first when
+    /// it is due.
+    fn write_line(&mut self, tenant: Option<&str>, line: &[u8]) -> std::io::Result<()> {
         let path = if self.per_tenant {
-            tenant_path(
-                &self.template,
-                record.tenant_id.as_deref(),
-                &self.config.log_default_tenant,
-            )
+            tenant_path(&self.template, tenant, &self.config.log_default_tenant)
         } else {
             self.template.clone()
         };
-        self.line.clear();
-        serde_json::to_writer(&mut self.line, &log_line(record, self.config))
-            .map_err(std::io::Error::other)?;
-        self.line.push(b'\n');
         let today = Utc::now().date_naive();
-        let len = self.line.len() as u64;
+        let len = line.len() as u64;
         let config = self.config;
         if !self.files.contains_key(&path) {
             let log = open(&path)?;
@@ -124,7 +156,7 @@ impl Writer {
             *log = open(&path)?;
             log.day = today;
         }
-        log.out.write_all(&self.line)?;
+        log.out.write_all(line)?;
         log.size += len;
         WRITTEN.fetch_add(1, Ordering::Relaxed);
         Ok(())

@@ -128,8 +128,7 @@ fn shows_content_inline(call: &Ended<'_>) -> bool {
     }
     #[cfg(feature = "otel")]
     if !call.span.is_disabled() {
-        let switches = crate::config::current();
-        return switches.log_prompts || switches.log_responses;
+        return crate::otel::Content::current().any();
     }
     false
 }

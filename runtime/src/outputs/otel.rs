@@ -1,34 +1,30 @@
 //! OpenTelemetry (cargo feature `otel`): the call's span is the `tracing`
 //! span, exported by the OpenTelemetry layer. When it starts, its ids become
-//! the call's; when it ends, it gains what `tracing` fields cannot carry
-//! (typed arrays, the content the switches allow) and the GenAI metrics are
-//! recorded. Without the feature, or with no layer listening, nothing.
+//! the call's; when it ends, [`finish_span`] puts every attribute on it in
+//! one batch, under the conventions' names (the `tracing` fields, which an
+//! exported span then leaves unset, keep theirs for fmt and JSON
+//! subscribers), and this output records the GenAI metrics. Without the
+//! feature, or with no layer listening, nothing.
+
+use tracing::Span;
 
 use super::{Ended, Output, Started};
 use crate::record::CallRecord;
 
-/// The OpenTelemetry attributes and metrics.
+/// The GenAI metrics.
 pub(crate) struct Otel;
 
 impl Output for Otel {
     fn on_end(&self, _call: &Ended<'_>, _record: &CallRecord) {
         #[cfg(feature = "otel")]
-        {
-            let switches = crate::config::current();
-            crate::otel::span::finish(
-                _call.span,
-                _record,
-                switches.log_prompts,
-                switches.log_responses,
-            );
-            crate::otel::metrics::record(_record);
-        }
+        crate::otel::metrics::record(_record);
     }
 }
 
 /// Starts the call's OpenTelemetry span (its name is final by now) and makes
 /// its ids the call's, so that our records and the exported spans join.
-pub(crate) fn adopt_ids(_call: &mut Started<'_>) {
+/// Whether an OpenTelemetry layer exports the span.
+pub(crate) fn adopt_ids(_call: &mut Started<'_>) -> bool {
     #[cfg(feature = "otel")]
     {
         let parent = _call.context.trace_id().zip(*_call.parent_span_id);
@@ -36,6 +32,19 @@ pub(crate) fn adopt_ids(_call: &mut Started<'_>) {
         if let Some(ids) = crate::otel::span::start(_call.span, parent) {
             *_call.context = _call.context.child(ids.trace_id, ids.span_id);
             *_call.parent_span_id = ids.parent_span_id;
+            return true;
         }
     }
+    false
+}
+
+/// Puts the finished call on its OpenTelemetry span; `false` when no
+/// OpenTelemetry layer exports it (the `tracing` fields then carry it).
+pub(crate) fn finish_span(_span: &Span, _record: &CallRecord) -> bool {
+    #[cfg(feature = "otel")]
+    {
+        crate::otel::span::finish(_span, _record, crate::otel::Content::current())
+    }
+    #[cfg(not(feature = "otel"))]
+    false
 }

@@ -5,6 +5,7 @@
 //! per-tenant files and audit entries are keyed by.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
@@ -34,30 +35,34 @@ impl Rules {
     }
 
     /// Masks a record's content in `mode`: the messages, the request, the
-    /// response and tool-call arguments.
+    /// response and tool-call arguments. What was masked is counted per kind
+    /// in [`CallRecord::masked`] (`email`, `api_key`, `named_secret`, a user
+    /// pattern's name, …), since a masked prompt is not the original.
     pub fn scrub_content(&self, record: &mut CallRecord, mode: Mode) {
+        let counts = &mut std::mem::take(&mut record.masked);
         for json in [&mut record.messages, &mut record.request]
             .into_iter()
             .flatten()
         {
-            self.scrub_json(json, mode);
+            self.scrub_json_counted(json, mode, counts);
         }
         if let Some(response) = &mut record.response {
             for text in [&mut response.text, &mut response.refusal]
                 .into_iter()
                 .flatten()
             {
-                self.scrub_string(text, mode);
+                self.scrub_string_counted(text, mode, counts);
             }
             for choice in &mut response.choices {
                 if let Some(text) = &mut choice.text {
-                    self.scrub_string(text, mode);
+                    self.scrub_string_counted(text, mode, counts);
                 }
             }
         }
         for call in &mut record.tool_calls {
-            self.scrub_string(&mut call.arguments, mode);
+            self.scrub_string_counted(&mut call.arguments, mode, counts);
         }
+        record.masked = std::mem::take(counts);
     }
 
     /// Masks a record's metadata for secrets only: the error text and its
@@ -130,12 +135,13 @@ impl Rules {
                 map.insert(new, v);
             }
         }
+        let counts = &mut Counts::new();
         for (key, value) in map.iter_mut() {
-            self.scrub_entry(key, value, Mode::SecretsOnly);
+            self.scrub_entry(key, value, Mode::SecretsOnly, counts);
         }
     }
 
-    fn scrub_entry(&self, key: &str, value: &mut Value, mode: Mode) -> bool {
+    fn scrub_entry(&self, key: &str, value: &mut Value, mode: Mode, counts: &mut Counts) -> bool {
         let scalar = match value {
             Value::String(s) => !s.is_empty(),
             Value::Number(_) => true,
@@ -146,9 +152,10 @@ impl Rules {
                 return false;
             }
             *value = Value::String(REDACTED.to_owned());
+            *counts.entry(NAMED_SECRET.to_owned()).or_default() += 1;
             return true;
         }
-        self.scrub_json(value, mode)
+        self.scrub_json_counted(value, mode, counts)
     }
 
     /// Masks a JSON value in place: strings are scanned (and parsed, when
@@ -157,13 +164,17 @@ impl Rules {
     /// `"[REDACTED]"`; objects and arrays under such a key are walked.
     /// Returns whether anything changed.
     pub fn scrub_json(&self, value: &mut Value, mode: Mode) -> bool {
+        self.scrub_json_counted(value, mode, &mut Counts::new())
+    }
+
+    fn scrub_json_counted(&self, value: &mut Value, mode: Mode, counts: &mut Counts) -> bool {
         match value {
-            Value::String(s) => self.scrub_string(s, mode),
-            Value::Array(items) => items
-                .iter_mut()
-                .fold(false, |changed, v| self.scrub_json(v, mode) | changed),
+            Value::String(s) => self.scrub_string_counted(s, mode, counts),
+            Value::Array(items) => items.iter_mut().fold(false, |changed, v| {
+                self.scrub_json_counted(v, mode, counts) | changed
+            }),
             Value::Object(map) => map.iter_mut().fold(false, |changed, (k, v)| {
-                self.scrub_entry(k, v, mode) | changed
+                self.scrub_entry(k, v, mode, counts) | changed
             }),
             _ => false,
         }
@@ -173,24 +184,75 @@ impl Rules {
     /// arguments, a tool's result) is walked as JSON, then scanned as text.
     /// Returns whether anything changed.
     pub fn scrub_string(&self, text: &mut String, mode: Mode) -> bool {
+        self.scrub_string_counted(text, mode, &mut Counts::new())
+    }
+
+    fn scrub_string_counted(&self, text: &mut String, mode: Mode, counts: &mut Counts) -> bool {
         let trimmed = text.trim();
         let json_like = (trimmed.starts_with('{') && trimmed.ends_with('}'))
             || (trimmed.starts_with('[') && trimmed.ends_with(']'));
         let mut changed = false;
         if json_like {
             if let Ok(mut inner) = serde_json::from_str::<Value>(trimmed) {
-                if self.scrub_json(&mut inner, mode) {
+                if self.scrub_json_counted(&mut inner, mode, counts) {
                     *text = inner.to_string();
                     changed = true;
                 }
             }
         }
-        if let Cow::Owned(masked) = self.redact(text, mode) {
-            *text = masked;
+        let spans = self.find(text, mode);
+        if !spans.is_empty() {
+            let mut out = String::with_capacity(text.len());
+            let mut last = 0;
+            for (range, placeholder) in spans {
+                // A placeholder masked again (a JSON string walked, then
+                // scanned) is not a new match.
+                if text[range.clone()] != *placeholder {
+                    *counts.entry(kind_name(placeholder)).or_default() += 1;
+                }
+                out.push_str(&text[last..range.start]);
+                out.push_str(placeholder);
+                last = range.end;
+            }
+            out.push_str(&text[last..]);
+            *text = out;
             changed = true;
         }
         changed
     }
+}
+
+/// Masked matches per kind name.
+type Counts = BTreeMap<String, u64>;
+
+/// The kind name of a value masked because its key names a secret.
+const NAMED_SECRET: &str = "named_secret";
+
+/// The name a placeholder is counted under: the [`super::Kind`]'s name in
+/// snake case for the built-in detectors, a user pattern's own name
+/// (`[EMPLOYEE_ID]` → `employee_id`), `named_secret` for `[REDACTED]`
+/// (a `key: value` secret or an unnamed user pattern).
+fn kind_name(placeholder: &str) -> String {
+    let known = match placeholder {
+        "[EMAIL]" => "email",
+        "[PHONE]" => "phone",
+        "[SSN]" => "ssn",
+        "[CARD]" => "card_number",
+        "[IP]" => "ip_address",
+        "[API_KEY]" => "api_key",
+        "[AWS_KEY]" => "aws_access_key",
+        "[GITHUB_TOKEN]" => "github_token",
+        "[JWT]" => "jwt",
+        "[BEARER_TOKEN]" => "bearer_token",
+        "[PRIVATE_KEY]" => "private_key",
+        "[TOKEN]" => "access_token",
+        "[WEBHOOK]" => "webhook_url",
+        "[PASSWORD]" => "password",
+        "[BASIC_AUTH]" => "basic_credentials",
+        REDACTED => NAMED_SECRET,
+        other => return other.trim_matches(['[', ']']).to_ascii_lowercase(),
+    };
+    known.to_owned()
 }
 
 #[cfg(test)]
@@ -239,16 +301,45 @@ mod tests {
             json!({"api_key": "[REDACTED]", "retries": 3, "pin": "[REDACTED]",
                    "nested": {"client_secret": "[REDACTED]", "schema": {"password": {"type": "string"}}}})
         );
-        let messages = r.messages.unwrap();
+        let messages = r.messages.clone().unwrap();
         assert_eq!(messages[0]["content"], "mail [EMAIL], password: [REDACTED]");
         let tool: Value = serde_json::from_str(messages[1]["content"].as_str().unwrap()).unwrap();
         assert_eq!(tool, json!({"password": "[REDACTED]", "rows": 3}));
         let args: Value = serde_json::from_str(&r.tool_calls[0].arguments).unwrap();
         assert_eq!(args, json!({"user": "jane", "apiKey": "[REDACTED]"}));
+        // Content masks are counted per kind; metadata masks are not content.
+        let masked = serde_json::to_value(&r.masked).unwrap();
+        assert_eq!(masked, json!({"email": 1, "named_secret": 3}));
+        // Scrubbing again finds nothing new: the counts stay.
+        Rules::new().scrub_content(&mut r, Mode::All);
+        assert_eq!(serde_json::to_value(&r.masked).unwrap(), masked);
         assert_eq!(
             r.error.unwrap().message,
             "bad key [GITHUB_TOKEN] for jane@example.com"
         );
+    }
+
+    #[test]
+    fn masked_kinds_are_counted_and_absent_when_nothing_was_masked() {
+        let key = format!("sk-proj-{}", "x1".repeat(12));
+        let mut r = record(json!({
+            "request": {"model": "m", "messages": [{"role": "user",
+                "content": format!("call +44 20 7946 0958 or bob@example.com, ann@example.org; key {key}")}]},
+            "response": {"text": "EMP-123456 noted"},
+        }));
+        let (rules, _) = Rules::new().with_patterns("p", "employee_id: EMP-[0-9]{6}");
+        rules.scrub_content(&mut r, Mode::All);
+        let line = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            line["masked"],
+            json!({"api_key": 1, "email": 2, "employee_id": 1, "phone": 1})
+        );
+        let mut clean = record(json!({"messages": [{"role": "user", "content": "hello"}]}));
+        rules.scrub_content(&mut clean, Mode::All);
+        assert!(serde_json::to_value(&clean)
+            .unwrap()
+            .get("masked")
+            .is_none());
     }
 
     #[test]
