@@ -76,9 +76,8 @@ fn transport(e: &reqwest::Error) -> ReplayError {
     }
 }
 
-/// The HTTP client: rustls with the ring provider, the system's roots.
+/// The HTTP client: rustls, the system's roots.
 pub fn client() -> Result<reqwest::Client, String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(30))
         .read_timeout(Duration::from_secs(600))
