@@ -657,7 +657,14 @@ fn saved_in_llm_conversations_dir_when_set() {
     let (addr, _log) = stand_in();
     let dir = tempdir();
     let elsewhere = tempdir();
-    write_conversation(dir.path(), &original(json!({})));
+    let content = "Mail bob@example.com about San Francisco";
+    write_conversation(
+        dir.path(),
+        &original(json!({
+            "request": {"model": "gpt-4o", "messages": [{"role": "user", "content": content}]},
+            "messages": [{"role": "user", "content": content}],
+        })),
+    );
     let file = std::fs::read_dir(dir.path())
         .unwrap()
         .next()
@@ -676,6 +683,17 @@ fn saved_in_llm_conversations_dir_when_set() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(replays(elsewhere.path()).len(), 1);
     assert_eq!(replays(dir.path()).len(), 0);
+    // The replayed call was recorded by the runtime like any other: its
+    // content masked, and what was masked counted once.
+    let r = &replays(elsewhere.path())[0];
+    assert_eq!(
+        r.messages.as_ref().unwrap()[0]["content"],
+        "Mail [EMAIL] about San Francisco"
+    );
+    assert_eq!(
+        serde_json::to_value(&r.masked).unwrap(),
+        json!({"email": 1})
+    );
 }
 
 #[test]
