@@ -50,8 +50,9 @@ Colours are used on a terminal only, never when NO_COLOR is set.
 Exit codes:
   0  done
   1  done, with findings: lines or files that are not llm-traced records
-     were skipped, or the error rate is above --max-error-rate
-  2  usage error (bad arguments)
+     were skipped, or the error rate is above --max-error-rate, or a
+     replayed call failed or differed (--expect)
+  2  usage error (bad arguments, a record replay refuses)
   3  an input could not be read (missing file, no permission, not a log)";
 
 /// Read what llm-traced recorded: conversations, logs, errors.

@@ -657,7 +657,14 @@ fn saved_in_llm_conversations_dir_when_set() {
     let (addr, _log) = stand_in();
     let dir = tempdir();
     let elsewhere = tempdir();
-    write_conversation(dir.path(), &original(json!({})));
+    let content = "Mail bob@example.com about San Francisco";
+    write_conversation(
+        dir.path(),
+        &original(json!({
+            "request": {"model": "gpt-4o", "messages": [{"role": "user", "content": content}]},
+            "messages": [{"role": "user", "content": content}],
+        })),
+    );
     let file = std::fs::read_dir(dir.path())
         .unwrap()
         .next()
@@ -676,6 +683,17 @@ fn saved_in_llm_conversations_dir_when_set() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(replays(elsewhere.path()).len(), 1);
     assert_eq!(replays(dir.path()).len(), 0);
+    // The replayed call was recorded by the runtime like any other: its
+    // content masked, and what was masked counted once.
+    let r = &replays(elsewhere.path())[0];
+    assert_eq!(
+        r.messages.as_ref().unwrap()[0]["content"],
+        "Mail [EMAIL] about San Francisco"
+    );
+    assert_eq!(
+        serde_json::to_value(&r.masked).unwrap(),
+        json!({"email": 1})
+    );
 }
 
 #[test]
@@ -712,4 +730,41 @@ fn files_written_before_requests_were_recorded_replay_from_their_messages() {
     assert!(stdout(&out).contains("replay of c0b00ab6 (openai gpt-4o → gpt-4o): saved "));
     let saved: Vec<_> = std::fs::read_dir(out_dir.path()).unwrap().collect();
     assert_eq!(saved.len(), 1);
+}
+
+#[test]
+fn https_goes_through_tls() {
+    // A server that does not speak TLS: the handshake fails, so the request
+    // went out over TLS (a plain-HTTP client would have read its answer).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming().take(4) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 1024];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}",
+            );
+        }
+    });
+    let dir = tempdir();
+    write_conversation(dir.path(), &original(json!({})));
+    let base = format!("https://{addr}/v1");
+    let out = replay(dir.path(), &["e001", "--base-url", &base]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    // rustls's own words: it read a plain-HTTP answer where a TLS record was due.
+    assert!(
+        text.contains("failed: ") && text.contains("received corrupt message"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("https://{addr}/v1/chat/completions")),
+        "{text}"
+    );
+    let r = &replays(dir.path())[0];
+    let error = r.error.as_ref().unwrap();
+    assert_eq!(error.http_status, None);
 }

@@ -215,8 +215,9 @@ pub struct CallRecord {
     pub request: Option<Value>,
     /// What the content's masking replaced, counted per kind (`email`,
     /// `phone`, `api_key`, `named_secret`, a user pattern's name, …) over the
-    /// messages, request, response and tool-call arguments: present only
-    /// when something was masked, since a masked prompt is not the original.
+    /// request (else the messages: they are usually the request's own),
+    /// response and tool-call arguments: present only when something was
+    /// masked, since a masked prompt is not the original.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub masked: BTreeMap<String, u64>,
     /// The request's parameters (temperature, max tokens, stop sequences…)

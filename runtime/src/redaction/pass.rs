@@ -40,11 +40,19 @@ impl Rules {
     /// pattern's name, …), since a masked prompt is not the original.
     pub fn scrub_content(&self, record: &mut CallRecord, mode: Mode) {
         let counts = &mut std::mem::take(&mut record.masked);
-        for json in [&mut record.messages, &mut record.request]
-            .into_iter()
-            .flatten()
-        {
-            self.scrub_json_counted(json, mode, counts);
+        // The messages are usually the request's own: counted once, in the
+        // request, when there is one.
+        if let Some(messages) = &mut record.messages {
+            let mut apart = Counts::new();
+            let into = if record.request.is_some() {
+                &mut apart
+            } else {
+                &mut *counts
+            };
+            self.scrub_json_counted(messages, mode, into);
+        }
+        if let Some(request) = &mut record.request {
+            self.scrub_json_counted(request, mode, counts);
         }
         if let Some(response) = &mut record.response {
             for text in [&mut response.text, &mut response.refusal]
@@ -325,11 +333,15 @@ mod tests {
         let mut r = record(json!({
             "request": {"model": "m", "messages": [{"role": "user",
                 "content": format!("call +44 20 7946 0958 or bob@example.com, ann@example.org; key {key}")}]},
+            // Taken from the request: masked too, counted once.
+            "messages": [{"role": "user",
+                "content": format!("call +44 20 7946 0958 or bob@example.com, ann@example.org; key {key}")}],
             "response": {"text": "EMP-123456 noted"},
         }));
         let (rules, _) = Rules::new().with_patterns("p", "employee_id: EMP-[0-9]{6}");
         rules.scrub_content(&mut r, Mode::All);
         let line = serde_json::to_value(&r).unwrap();
+        assert!(!line["messages"].to_string().contains("bob@"), "{line}");
         assert_eq!(
             line["masked"],
             json!({"api_key": 1, "email": 2, "employee_id": 1, "phone": 1})
