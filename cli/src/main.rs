@@ -5,6 +5,7 @@
 //! - `stats`: aggregates of JSON-lines logs, fast on logs of any size.
 //! - `tail`: follow a log, one line per call.
 //! - `diagnose`: what an error message means and what to do about it.
+//! - `score`: a score for a saved call.
 //! - `serve`: a local web viewer of calls, traces, sessions and stats.
 
 #![warn(missing_docs)]
@@ -20,6 +21,7 @@ mod diagnose;
 mod exit;
 mod ls;
 mod render;
+mod score;
 mod serve;
 mod show;
 mod stats;
@@ -79,6 +81,10 @@ pub enum Command {
     /// Explain an error message: its class, whether to retry, what to do.
     #[command(after_help = diagnose::HELP)]
     Diagnose(diagnose::DiagnoseArgs),
+    /// Score a saved call (a number, true/false or a label), for `show`,
+    /// `ls` and `stats`.
+    #[command(after_help = score::HELP)]
+    Score(score::ScoreArgs),
     /// A local web viewer: calls, traces, conversations, sessions, stats.
     #[command(after_help = SERVE_HELP)]
     Serve(serve::ServeArgs),
@@ -118,6 +124,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => stats::run(args, style),
         Command::Tail(args) => tail::run(args, style),
         Command::Diagnose(args) => diagnose::run(args, style),
+        Command::Score(args) => score::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Audit(AuditCommand::Verify(args)) => {
             return ExitCode::from(u8::try_from(audit::verify(args)).unwrap_or(3));
