@@ -6,6 +6,17 @@
 //! ```sh
 //! cargo bench -p llm-traced-integration --bench otel --features otel
 //! ```
+//!
+//! Instruction counts of a model call exported against the same call with
+//! a plain registry (no exporter), under callgrind:
+//!
+//! ```sh
+//! cargo bench -p llm-traced-integration --bench otel --features otel --no-run
+//! BIN=$(ls -t target/release/deps/otel-* | grep -v '\.d$' | head -1)
+//! for v in empty registry exported; do
+//!     valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BIN" instructions "$v" 100000 2>&1 | grep refs
+//! done
+//! ```
 
 use std::hint::black_box;
 
@@ -73,9 +84,49 @@ fn main() {
     let meters = SdkMeterProvider::builder()
         .with_periodic_exporter(Discard)
         .build();
-    llm_traced::otel::install_metrics(&meters);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [mode, variant, n, ..] = &args[..] {
+        if mode == "instructions" {
+            // No exporter: no metrics either.
+            if variant == "exported" {
+                llm_traced::otel::install_metrics(&meters);
+            }
+            instructions(variant, n.parse().expect("a count"));
+            provider().shutdown().unwrap();
+            return;
+        }
+    }
+    // `LLM_TRACED_BENCH_METRICS=0`: no metrics, so that the no-exporter row
+    // records none either.
+    if std::env::var("LLM_TRACED_BENCH_METRICS").as_deref() != Ok("0") {
+        llm_traced::otel::install_metrics(&meters);
+    }
     divan::main();
     provider().shutdown().unwrap();
+}
+
+/// `n` OpenAI-shaped model calls: `exported` under our OpenTelemetry layer
+/// with the metrics, `registry` under a plain registry (recorded, no
+/// exporter, no metrics), `empty` none.
+fn instructions(variant: &str, n: u64) {
+    let call = || {
+        for _ in 0..n {
+            black_box(poll_once(chat_json(black_box(MESSAGES))));
+        }
+    };
+    match variant {
+        "empty" => {
+            for _ in 0..n {
+                black_box(MESSAGES);
+            }
+        }
+        "registry" => tracing::subscriber::with_default(tracing_subscriber::registry(), call),
+        "exported" => {
+            let layer = llm_traced::otel::layer(provider().tracer("bench"));
+            tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), call)
+        }
+        other => panic!("unknown variant {other}"),
+    }
 }
 
 /// Runs the benchmark under our layer (`llm_traced::otel::layer`), or under
@@ -131,6 +182,14 @@ fn async_tracing_instrument_exported(bencher: divan::Bencher, ours: bool) {
 fn async_llm_traced_exported(bencher: divan::Bencher, ours: bool) {
     with_layer(ours, bencher, || {
         black_box(poll_once(llm_traced_async(black_box(MESSAGES))));
+    });
+}
+
+/// The same model call recorded with no exporter: a plain registry listens.
+#[divan::bench]
+fn async_llm_traced_openai_json_no_exporter(bencher: divan::Bencher) {
+    tracing::subscriber::with_default(tracing_subscriber::registry(), || {
+        bencher.bench_local(|| black_box(poll_once(chat_json(black_box(MESSAGES)))));
     });
 }
 

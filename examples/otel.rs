@@ -1,6 +1,7 @@
-//! OpenTelemetry export: a small agent (a chain with a tool step and two model
-//! calls, one of which fails) sends its spans and metrics over OTLP to
-//! whatever listens on the standard endpoint. The model is a local stand-in
+//! OpenTelemetry export: a small agent (a tool step, a streamed model call
+//! and a model call with request parameters, which fails the second time)
+//! sends its spans, metrics and scores over OTLP to whatever listens on the
+//! standard endpoint. The model is a local stand-in
 //! speaking the OpenAI wire format: no API key.
 //!
 //! ```sh
@@ -41,9 +42,36 @@ async fn lookup_invoice(customer: &str) -> Result<Value, String> {
     Ok(json!({"customer": customer, "invoice": "INV-1042", "amount_eur": 129.0}))
 }
 
-#[llm_traced(provider = "openai", model = "gpt-4o")]
-async fn answer(messages: &[Value]) -> Result<Value, String> {
-    let question = messages[0]["content"].as_str().unwrap_or_default();
+/// A streamed call: the stand-in's chunks, as `stream: true` returns them.
+/// Its span gets `gen_ai.request.stream = true` and
+/// `gen_ai.response.time_to_first_chunk`, and the time-to-first-chunk
+/// metric a point.
+#[llm_traced(provider = "openai", model = "gpt-4o-mini")]
+fn classify_stream(messages: &[Value]) -> impl futures::Stream<Item = Value> {
+    let _ = messages;
+    let chunk = |delta: Value, finish: Value| {
+        json!({"id": "chatcmpl-otel-stream", "object": "chat.completion.chunk",
+            "model": "gpt-4o-mini-2024-07-18",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    };
+    let mut usage = chunk(json!({}), Value::Null);
+    usage["choices"] = json!([]);
+    usage["usage"] = json!({"prompt_tokens": 31, "completion_tokens": 2, "total_tokens": 33});
+    futures::stream::iter(vec![
+        chunk(json!({"role": "assistant", "content": "bill"}), Value::Null),
+        chunk(json!({"content": "ing"}), Value::Null),
+        chunk(json!({}), json!("stop")),
+        usage,
+    ])
+}
+
+/// The whole request is recorded (an argument named `request`): its
+/// temperature, max tokens and seed become `gen_ai.request.*` attributes.
+#[llm_traced(provider = "openai")]
+async fn answer(request: Value) -> Result<Value, String> {
+    let question = request["messages"][0]["content"]
+        .as_str()
+        .unwrap_or_default();
     if question.contains("twice") {
         return Err(
             "Rate limit reached for gpt-4o on tokens per min (TPM). Please try again in 2s.".into(),
@@ -60,10 +88,24 @@ async fn answer(messages: &[Value]) -> Result<Value, String> {
 async fn support_agent(question: &str) -> Result<String, String> {
     let mut messages = vec![json!({"role": "user", "content": question})];
     classify(&messages).await;
+    {
+        use futures::StreamExt;
+        let kind: Vec<Value> = classify_stream(&messages).collect().await;
+        let _ = kind;
+    }
     let invoice = lookup_invoice("cust-77").await?;
     messages
         .push(json!({"role": "tool", "tool_call_id": "call_1", "content": invoice.to_string()}));
-    let reply = answer(&messages).await?;
+    let reply = answer(json!({
+        "model": "gpt-4o", "messages": messages,
+        "temperature": 0.2, "max_tokens": 256, "seed": 7
+    }))
+    .await?;
+    // A score for this agent call, given during it: written when it ends.
+    let _ = llm_traced::score("tool_used", true)
+        .comment("looked the invoice up")
+        .author("agent-checks")
+        .record();
     Ok(reply["choices"][0]["message"]["content"]
         .as_str()
         .unwrap_or_default()
@@ -94,6 +136,15 @@ fn main() {
             let trace = request.trace_id().expect("a new trace");
             let reply = request.scope(support_agent(question)).await;
             println!("trace {trace}: {reply:?}");
+            // The user's feedback arrives later: a score for the agent call,
+            // by its request id, as a `gen_ai.evaluation.result` event.
+            if let Some(id) = llm_traced::score::last_request_id() {
+                let helpful = if reply.is_ok() { 1.0 } else { 0.0 };
+                let _ = llm_traced::score("helpfulness", helpful)
+                    .request(id)
+                    .author(user)
+                    .record();
+            }
         }
     });
     // Dropping the guard exports what is still pending.

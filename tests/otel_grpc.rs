@@ -104,3 +104,67 @@ fn the_environment_picks_grpc() {
     assert_eq!(spans.len(), 1, "{spans:#?}");
     assert_eq!(spans[0].name, "chat gpt-4o");
 }
+
+#[llm_traced(provider = "openai", model = "gpt-4o")]
+async fn graded_over_grpc() -> Value {
+    llm_traced::score("grounded", 0.75)
+        .comment("one source")
+        .record()
+        .expect("scored during the call");
+    common::fixture("openai_chat_completion_cached_tokens.json")
+}
+
+/// Over gRPC too: the span has only the conventions' names and ours, and a
+/// score arrives as a log record on the call's span. (In a process of its
+/// own: the score logger is process-wide, and the other tests set up
+/// pipelines of their own at the same time.)
+#[test]
+fn names_and_scores_reach_a_grpc_collector() {
+    if !common::is_child() {
+        common::run_child("names_and_scores_reach_a_grpc_collector", &[]);
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut collector = rt.block_on(FakeCollectorServer::start()).unwrap();
+    let otel = Otel::builder()
+        .protocol(Protocol::Grpc)
+        .endpoint(collector.endpoint())
+        .metrics(false)
+        .build()
+        .expect("the gRPC pipeline builds");
+    let subscriber = tracing_subscriber::registry().with(otel.layer());
+    tracing::subscriber::with_default(subscriber, || block_on(graded_over_grpc()));
+    otel.shutdown().expect("the collector took everything");
+
+    let spans = rt.block_on(collector.exported_spans(1, Duration::from_secs(10)));
+    let [span] = &spans[..] else {
+        panic!("one span expected: {spans:#?}")
+    };
+    for name in [
+        "request_id",
+        "user_id",
+        "latency_ms",
+        "trace_id",
+        "span_id",
+        "parent_span_id",
+        "code.function",
+    ] {
+        assert!(!span.attributes.contains_key(name), "{name} is exported");
+    }
+    assert!(span.attributes["code.function.name"].contains("otel_grpc::graded_over_grpc"));
+    assert!(span.attributes.contains_key("llm_traced.request_id"));
+    assert!(span.attributes["gen_ai.request.stream"].contains("BoolValue(false)"));
+    let logs = rt.block_on(collector.exported_logs(1, Duration::from_secs(10)));
+    let [log] = &logs[..] else {
+        panic!("one score expected: {logs:#?}")
+    };
+    assert_eq!(log.trace_id, span.trace_id);
+    assert_eq!(log.span_id, span.span_id);
+    assert!(log.attributes["gen_ai.evaluation.name"].contains("grounded"));
+    assert!(log.attributes["gen_ai.evaluation.score.value"].contains("DoubleValue(0.75)"));
+    assert!(log.attributes["gen_ai.evaluation.explanation"].contains("one source"));
+}

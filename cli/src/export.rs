@@ -115,10 +115,109 @@ pub struct ExportArgs {
 }
 
 /// A record and where it came from (`file` or `log:line`).
-struct Found {
-    record: CallRecord,
-    source: String,
-    started: i64,
+pub(crate) struct Found {
+    /// The record.
+    pub(crate) record: CallRecord,
+    /// Where it was read (a file, or a log and its line).
+    pub(crate) source: String,
+    /// Its start, epoch milliseconds.
+    pub(crate) started: i64,
+}
+
+/// What [`write`] left out or marked.
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    /// Records without content (logs without prompts).
+    pub(crate) no_content: usize,
+    /// Calls without a text answer where the format needs one.
+    pub(crate) no_answer: usize,
+    /// Calls whose content was masked.
+    pub(crate) masked: usize,
+}
+
+/// Writes `found` in `format` to `out`: the command's output, and the
+/// viewer's "Export" of the current filter.
+pub(crate) fn write(
+    format: Format,
+    assert: Option<Assert>,
+    found: &[Found],
+    out: &mut String,
+) -> Counts {
+    let mut counts = Counts::default();
+    if format == Format::Csv {
+        csv(found, out);
+        return counts;
+    }
+    for f in found {
+        let r = &f.record;
+        let Some(input) = input_messages(r) else {
+            counts.no_content += 1;
+            continue;
+        };
+        let reply = assistant_reply(r);
+        let line = match format {
+            Format::ChatJsonl => {
+                let mut messages = input;
+                messages.extend(reply);
+                let mut line = json!({ "messages": messages });
+                if let Some(tools) = tools(r) {
+                    line["tools"] = tools;
+                }
+                line
+            }
+            Format::Promptfoo => {
+                let text = r.response.as_ref().and_then(|c| c.text.clone());
+                let assert = match (assert, text) {
+                    (None, _) => vec![],
+                    (Some(kind), Some(text)) => {
+                        let kind = match kind {
+                            Assert::Equals => "equals",
+                            Assert::Contains => "contains",
+                        };
+                        vec![json!({"type": kind, "value": text})]
+                    }
+                    (Some(_), None) => {
+                        counts.no_answer += 1;
+                        continue;
+                    }
+                };
+                json!({
+                    "vars": { "messages": input },
+                    "assert": assert,
+                    "metadata": metadata(r),
+                })
+            }
+            Format::OpenaiEvals => {
+                let Some(text) = r.response.as_ref().and_then(|c| c.text.clone()) else {
+                    counts.no_answer += 1;
+                    continue;
+                };
+                json!({ "input": input, "ideal": text })
+            }
+            Format::Langfuse => {
+                let mut input_value = json!({ "messages": input });
+                if let Some(tools) = tools(r) {
+                    input_value["tools"] = tools;
+                }
+                let mut item = json!({
+                    "input": input_value,
+                    "expectedOutput": reply.unwrap_or(Value::Null),
+                    "metadata": metadata(r),
+                });
+                if let Some(trace) = &r.trace_id {
+                    item["sourceTraceId"] = json!(trace);
+                }
+                item
+            }
+            Format::Csv => unreachable!("csv is written above"),
+        };
+        if !r.masked.is_empty() {
+            counts.masked += 1;
+        }
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    counts
 }
 
 /// Runs `export`.
@@ -174,82 +273,12 @@ pub fn run(args: &ExportArgs) -> Result<Outcome, Failure> {
     }
 
     let mut out = String::new();
-    let mut no_content = 0usize;
-    let mut no_answer = 0usize;
-    let mut masked = 0usize;
-    if args.format == Format::Csv {
-        csv(&kept, &mut out);
-    } else {
-        for f in &kept {
-            let r = &f.record;
-            let Some(input) = input_messages(r) else {
-                no_content += 1;
-                continue;
-            };
-            let reply = assistant_reply(r);
-            let line = match args.format {
-                Format::ChatJsonl => {
-                    let mut messages = input;
-                    messages.extend(reply);
-                    let mut line = json!({ "messages": messages });
-                    if let Some(tools) = tools(r) {
-                        line["tools"] = tools;
-                    }
-                    line
-                }
-                Format::Promptfoo => {
-                    let text = r.response.as_ref().and_then(|c| c.text.clone());
-                    let assert = match (args.assert, text) {
-                        (None, _) => vec![],
-                        (Some(kind), Some(text)) => {
-                            let kind = match kind {
-                                Assert::Equals => "equals",
-                                Assert::Contains => "contains",
-                            };
-                            vec![json!({"type": kind, "value": text})]
-                        }
-                        (Some(_), None) => {
-                            no_answer += 1;
-                            continue;
-                        }
-                    };
-                    json!({
-                        "vars": { "messages": input },
-                        "assert": assert,
-                        "metadata": metadata(r),
-                    })
-                }
-                Format::OpenaiEvals => {
-                    let Some(text) = r.response.as_ref().and_then(|c| c.text.clone()) else {
-                        no_answer += 1;
-                        continue;
-                    };
-                    json!({ "input": input, "ideal": text })
-                }
-                Format::Langfuse => {
-                    let mut input_value = json!({ "messages": input });
-                    if let Some(tools) = tools(r) {
-                        input_value["tools"] = tools;
-                    }
-                    let mut item = json!({
-                        "input": input_value,
-                        "expectedOutput": reply.unwrap_or(Value::Null),
-                        "metadata": metadata(r),
-                    });
-                    if let Some(trace) = &r.trace_id {
-                        item["sourceTraceId"] = json!(trace);
-                    }
-                    item
-                }
-                Format::Csv => unreachable!("csv is written above"),
-            };
-            if !r.masked.is_empty() {
-                masked += 1;
-            }
-            out.push_str(&line.to_string());
-            out.push('\n');
-        }
-    }
+    let counts = write(args.format, args.assert, &kept, &mut out);
+    let Counts {
+        no_content,
+        no_answer,
+        masked,
+    } = counts;
     crate::exit::print(&out)?;
     if no_content > 0 {
         eprintln!(

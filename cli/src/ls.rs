@@ -258,6 +258,33 @@ pub fn run(args: &LsArgs, style: Style) -> Result<Outcome, Failure> {
     Ok(outcome)
 }
 
+/// `name=mean` (or `name=label`) per score name, in name order.
+fn score_cell(scores: &[llm_traced_runtime::score::ScoreLine]) -> String {
+    let mut by_name: std::collections::BTreeMap<&str, (f64, u32, Option<&str>)> =
+        Default::default();
+    for s in scores {
+        let e = by_name.entry(&s.name).or_default();
+        if let Some(x) = s.value {
+            e.0 += x;
+            e.1 += 1;
+        } else {
+            e.2 = s.label.as_deref();
+        }
+    }
+    by_name
+        .iter()
+        .map(|(name, (sum, n, label))| match (n, label) {
+            (0, Some(label)) => format!("{name}={label}"),
+            _ => {
+                let mean = format!("{:.2}", sum / f64::from((*n).max(1)));
+                let mean = mean.trim_end_matches('0').trim_end_matches('.');
+                format!("{name}={mean}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn table(args: &LsArgs, loaded: &[Row], style: Style) -> String {
     let mut columns = vec![
         Column::fixed("TIME (UTC)"),
@@ -268,11 +295,21 @@ fn table(args: &LsArgs, loaded: &[Row], style: Style) -> String {
         Column::fixed("STATUS"),
         Column::fixed("ID"),
     ];
+    // Scores beside the conversations, when any of these calls has some:
+    // each name's mean (yes/no as 1/0) or its last label.
+    let scores: Vec<String> = loaded
+        .iter()
+        .map(|l| score_cell(&llm_traced_runtime::score::read_scores(&l.path)))
+        .collect();
+    let scored = scores.iter().any(|s| !s.is_empty());
+    if scored {
+        columns.push(Column::text("SCORES"));
+    }
     if args.wide {
         columns.push(Column::fixed("FILE"));
     }
     let mut table = Table::new(columns);
-    for l in loaded {
+    for (i, l) in loaded.iter().enumerate() {
         let r = &l.meta;
         let model = r
             .request_model
@@ -295,6 +332,9 @@ fn table(args: &LsArgs, loaded: &[Row], style: Style) -> String {
             r.status.as_str().to_owned(),
             short_id(&r.request_id).to_owned(),
         ];
+        if scored {
+            cells.push(scores[i].clone());
+        }
         if args.wide {
             cells.push(l.path.display().to_string());
         }

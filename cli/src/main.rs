@@ -5,6 +5,7 @@
 //! - `stats`: aggregates of JSON-lines logs, fast on logs of any size.
 //! - `tail`: follow a log, one line per call.
 //! - `diagnose`: what an error message means and what to do about it.
+//! - `score`: a score for a saved call.
 //! - `serve`: a local web viewer of calls, traces, sessions and stats.
 //! - `export`: recorded calls as datasets (fine-tuning, eval cases, CSV).
 //! - `replay`: a recorded call sent again, with changes, and what changed.
@@ -24,6 +25,7 @@ mod export;
 mod ls;
 mod render;
 mod replay;
+mod score;
 mod serve;
 mod show;
 mod stats;
@@ -86,6 +88,10 @@ pub enum Command {
     /// Explain an error message: its class, whether to retry, what to do.
     #[command(after_help = diagnose::HELP)]
     Diagnose(diagnose::DiagnoseArgs),
+    /// Score a saved call (a number, true/false or a label), for `show`,
+    /// `ls` and `stats`.
+    #[command(after_help = score::HELP)]
+    Score(score::ScoreArgs),
     /// A local web viewer: calls, traces, conversations, sessions, stats.
     #[command(after_help = SERVE_HELP)]
     Serve(serve::ServeArgs),
@@ -131,6 +137,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => stats::run(args, style),
         Command::Tail(args) => tail::run(args, style),
         Command::Diagnose(args) => diagnose::run(args, style),
+        Command::Score(args) => score::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Export(args) => export::run(args),
         Command::Replay(args) => replay::run(args, style),

@@ -110,6 +110,11 @@ pub fn run(args: &ShowArgs, style: Style) -> Result<Outcome, Failure> {
                     width,
                     style,
                 ));
+                text.push_str(&render_scores(
+                    &llm_traced_runtime::score::read_scores(&l.path),
+                    width,
+                    style,
+                ));
             }
             first = false;
             crate::exit::print(&text)?;
@@ -335,6 +340,36 @@ pub fn render_record(r: &CallRecord, file: &str, width: usize, style: Style) -> 
             &crate::diagnose::paint_first_line(&rendered, style),
             "  ",
         ));
+    }
+    out
+}
+
+/// The scores beside a conversation (`FILE.scores.jsonl`), oldest first.
+pub fn render_scores(
+    scores: &[llm_traced_runtime::score::ScoreLine],
+    width: usize,
+    style: Style,
+) -> String {
+    let mut out = String::new();
+    if scores.is_empty() {
+        return out;
+    }
+    section(&mut out, "scores", style);
+    for s in scores {
+        let value = match (&s.label, s.value) {
+            (Some(label), _) => label.clone(),
+            (None, Some(x)) => format!("{x}"),
+            (None, None) => "-".to_owned(),
+        };
+        let mut line = format!("{} = {value}", s.name);
+        if let Some(author) = &s.author {
+            let _ = write!(line, " · {author}");
+        }
+        let _ = write!(line, " · {}", s.scored_at.format("%Y-%m-%d %H:%M:%S"));
+        if let Some(comment) = &s.comment {
+            let _ = write!(line, " · {comment}");
+        }
+        out.push_str(&render::wrap(&line, width, "  ", "    "));
     }
     out
 }

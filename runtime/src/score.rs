@@ -98,7 +98,8 @@ impl ScoreValue {
         }
     }
 
-    fn number(&self) -> Option<f64> {
+    /// The number a line holds: the number, or 1/0 for yes/no.
+    pub fn number(&self) -> Option<f64> {
         match self {
             ScoreValue::Number(x) => Some(*x),
             ScoreValue::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
@@ -106,7 +107,8 @@ impl ScoreValue {
         }
     }
 
-    fn label(&self) -> Option<String> {
+    /// The label a line holds: the label, or `"true"`/`"false"`.
+    pub fn label(&self) -> Option<String> {
         match self {
             ScoreValue::Number(_) => None,
             ScoreValue::Bool(b) => Some(b.to_string()),

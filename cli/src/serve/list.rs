@@ -42,7 +42,12 @@ pub fn render(index: &Index, query: &Query, matches: Option<&[bool]>) -> String 
     }
     let _ = write!(
         b,
-        " <a class=\"button\" id=\"export\" href=\"/export?{}\" download=\"llm-traced-export.jsonl\">Export</a>\
+        " <a class=\"button\" id=\"export\" href=\"/export?{0}\" download=\"llm-traced-export.jsonl\">Export</a>\
+         <span class=\"note\">as <a href=\"/export?{0}&amp;format=chat-jsonl\" download>chat-jsonl</a> · \
+         <a href=\"/export?{0}&amp;format=promptfoo\" download>promptfoo</a> · \
+         <a href=\"/export?{0}&amp;format=openai-evals\" download>openai-evals</a> · \
+         <a href=\"/export?{0}&amp;format=langfuse\" download>langfuse</a> · \
+         <a href=\"/export?{0}&amp;format=csv\" download>csv</a></span>\
          <label class=\"live\"><input type=\"checkbox\" id=\"pause\"> pause live</label>\
          <span id=\"live-state\" class=\"note\"></span></div>",
         esc(&query.to_query(&[]))

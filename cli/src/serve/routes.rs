@@ -247,6 +247,90 @@ async fn stats_json(State(app): Shared, RawQuery(raw): RawQuery) -> Response {
     }
 }
 
+/// The current filter in one of the `export` command's formats.
+async fn export_as(app: std::sync::Arc<App>, query: Query, name: &str) -> Response {
+    use clap::ValueEnum;
+    let Ok(format) = crate::export::Format::from_str(name, false) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!(
+                "llm-traced serve: unknown export format {name:?}: expected records, \
+                 chat-jsonl, promptfoo, openai-evals, langfuse or csv\n"
+            ),
+        )
+            .into_response();
+    };
+    let csv = format == crate::export::Format::Csv;
+    let body = blocking(move || {
+        let ids = filtered(&app, &query);
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            let (text, source) = {
+                let index = app.index.read().unwrap_or_else(|e| e.into_inner());
+                let e = index.entry(id);
+                let source = match &e.body {
+                    super::index::Body::Conversation(path) => path.display().to_string(),
+                    super::index::Body::LogLine { file, .. } => index
+                        .log_files
+                        .get(*file as usize)
+                        .map_or_else(String::new, |p| p.display().to_string()),
+                };
+                (super::load::read_body(&index, &e.body), source)
+            };
+            let Ok(record) = text.and_then(|t| {
+                llm_traced_runtime::record::CallRecord::from_json(&t).map_err(|e| e.to_string())
+            }) else {
+                continue;
+            };
+            let started = record.started_at.timestamp_millis();
+            found.push(crate::export::Found {
+                record,
+                source,
+                started,
+            });
+        }
+        found.sort_by(|a, b| {
+            a.started
+                .cmp(&b.started)
+                .then_with(|| a.source.cmp(&b.source))
+        });
+        // Failed calls only in csv, as the command does without --include-errors
+        // (the viewer's status filter selects them otherwise).
+        if !csv && query.status.is_empty() {
+            found.retain(|f| f.record.status == llm_traced_runtime::record::Status::Ok);
+        }
+        let mut out = String::new();
+        crate::export::write(format, None, &found, &mut out);
+        out
+    })
+    .await;
+    match body {
+        Ok(body) => {
+            let (kind, file) = if csv {
+                ("text/csv; charset=utf-8", "llm-traced-export.csv")
+            } else {
+                (
+                    "application/x-ndjson; charset=utf-8",
+                    "llm-traced-export.jsonl",
+                )
+            };
+            (
+                [
+                    (header::CONTENT_TYPE, kind.to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{file}\""),
+                    ),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        Err(response) => response,
+    }
+}
+
 async fn events(State(app): Shared, RawQuery(raw): RawQuery) -> Response {
     let query = Query::parse(raw.as_deref());
     super::live::events(app, query).into_response()
@@ -254,6 +338,12 @@ async fn events(State(app): Shared, RawQuery(raw): RawQuery) -> Response {
 
 async fn export(State(app): Shared, RawQuery(raw): RawQuery) -> Response {
     let query = Query::parse(raw.as_deref());
+    let format = form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "format")
+        .map(|(_, v)| v.into_owned());
+    if let Some(name) = format.filter(|f| f != "records") {
+        return export_as(app, query, &name).await;
+    }
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(16);
     tokio::task::spawn_blocking(move || {
         let ids = filtered(&app, &query);

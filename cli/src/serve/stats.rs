@@ -199,6 +199,7 @@ pub fn report(index: &Index, ids: &[u32], by: Option<Bucket>, inputs: Vec<String
         by_model: groups(models),
         by_function: groups(functions),
         by_time,
+        scores: Vec::new(),
     }
 }
 

@@ -194,6 +194,31 @@ pub struct Partial<'f> {
     filtered: u64,
     first_ms: i64,
     last_ms: i64,
+    /// Scores (`"type": "score"` lines) per (name, model).
+    scores: std::collections::BTreeMap<(String, String), ScoreSums>,
+}
+
+/// One score name's sums for one model.
+#[derive(Debug, Clone, Copy, Default)]
+struct ScoreSums {
+    count: u64,
+    numbers: u64,
+    sum: f64,
+}
+
+/// The fields of a score line that `stats` reads.
+#[derive(serde::Deserialize)]
+struct ScoreFields {
+    #[serde(rename = "type")]
+    kind: String,
+    name: String,
+    #[serde(default)]
+    value: Option<f64>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    tenant_id: Option<String>,
+    scored_at: String,
 }
 
 impl<'f> Partial<'f> {
@@ -216,7 +241,41 @@ impl<'f> Partial<'f> {
             filtered: 0,
             first_ms: i64::MAX,
             last_ms: i64::MIN,
+            scores: Default::default(),
         }
+    }
+
+    /// Adds a score line (`"type": "score"`); false when the line is not one.
+    fn add_score(&mut self, line: &[u8]) -> bool {
+        if memchr::memmem::find(line, b"\"score\"").is_none() {
+            return false;
+        }
+        let Ok(score) = serde_json::from_slice::<ScoreFields>(line) else {
+            return false;
+        };
+        if score.kind != "score" {
+            return false;
+        }
+        let Some(at) = when::rfc3339_millis_bytes(score.scored_at.as_bytes()) else {
+            return false;
+        };
+        let f = self.filter;
+        if f.since.is_some_and(|s| at < s)
+            || f.until.is_some_and(|u| at >= u)
+            || f.tenant
+                .as_deref()
+                .is_some_and(|t| score.tenant_id.as_deref() != Some(t))
+        {
+            return true;
+        }
+        let model = score.model.unwrap_or_else(|| "(none)".to_owned());
+        let sums = self.scores.entry((score.name, model)).or_default();
+        sums.count += 1;
+        if let Some(x) = score.value.filter(|x| x.is_finite()) {
+            sums.numbers += 1;
+            sums.sum += x;
+        }
+        true
     }
 
     /// Adds every line of a chunk.
@@ -266,7 +325,7 @@ impl<'f> Partial<'f> {
             return true;
         }
         let Some(rec) = self.reader.read(line) else {
-            return false;
+            return self.add_score(line);
         };
         let Some(started) = when::rfc3339_millis_bytes(&rec.started_at) else {
             return false;
@@ -391,6 +450,21 @@ pub struct Report {
     pub by_function: Vec<Group>,
     /// Per hour or day, with `--by`.
     pub by_time: Option<ByTime>,
+    /// Scores (`"type": "score"` lines), per name and model.
+    pub scores: Vec<ScoreGroup>,
+}
+
+/// One score name for one model.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScoreGroup {
+    /// The score's name.
+    pub name: String,
+    /// The scored calls' model.
+    pub model: String,
+    /// Scores given.
+    pub count: u64,
+    /// The mean of the numeric ones (yes/no count as 1/0); none for labels.
+    pub mean: Option<f64>,
 }
 
 /// Token totals and means.
@@ -685,6 +759,15 @@ pub fn merge(mut parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) ->
         filtered_out: all.filtered,
         bad_lines: all.bad,
         bad_line_examples: examples,
+        scores: std::mem::take(&mut all.scores)
+            .into_iter()
+            .map(|((name, model), s)| ScoreGroup {
+                name,
+                model,
+                count: s.count,
+                mean: (s.numbers > 0).then(|| s.sum / s.numbers as f64),
+            })
+            .collect(),
         first_started_at: (t.count > 0).then(|| when::format_millis(all.first_ms)),
         last_started_at: (t.count > 0).then(|| when::format_millis(all.last_ms)),
         tokens: Tokens {
@@ -774,6 +857,12 @@ fn absorb(all: &mut Partial<'_>, mut part: Partial<'_>) -> Vec<Sample> {
     all.chunks.extend(part.chunks);
     all.bad += part.bad;
     all.filtered += part.filtered;
+    for (k, v) in part.scores {
+        let sums = all.scores.entry(k).or_default();
+        sums.count += v.count;
+        sums.numbers += v.numbers;
+        sums.sum += v.sum;
+    }
     all.first_ms = all.first_ms.min(part.first_ms);
     all.last_ms = all.last_ms.max(part.last_ms);
     part.samples

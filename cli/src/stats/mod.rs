@@ -26,7 +26,9 @@ Examples:
 
 Percentiles are exact (nearest rank: the smallest latency that at least p%
 of the calls do not exceed). The model is the one asked for, else the one
-that answered. Lines that are not records are counted and skipped. The
+that answered. Score lines (\"type\": \"score\") are read as scores: count
+and mean per name and model. Lines that are neither are counted and
+skipped. The
 input is streamed in chunks on all cores, so logs larger than memory are
 fine.
 

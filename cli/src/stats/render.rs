@@ -281,6 +281,28 @@ pub fn render_report(r: &Report, width: usize, style: Style) -> String {
         out.push_str(&table.render(width, "  ", style));
     }
 
+    if !r.scores.is_empty() {
+        let _ = writeln!(out, "\n{}", style.paint(Paint::Bold, "Scores"));
+        let mut table = Table::new(vec![
+            Column::text("SCORE"),
+            Column::text("MODEL"),
+            Column::number("COUNT"),
+            Column::number("MEAN"),
+        ]);
+        for g in &r.scores {
+            table.row(
+                vec![
+                    g.name.clone(),
+                    g.model.clone(),
+                    render::count(g.count),
+                    g.mean.map_or_else(|| "-".to_owned(), |m| format!("{m:.3}")),
+                ],
+                None,
+            );
+        }
+        out.push_str(&table.render(width, "  ", style));
+    }
+
     if let Some(by_time) = &r.by_time {
         let title = match by_time.unit {
             stats::Bucket::Hour => "By hour (UTC)",

@@ -15,25 +15,34 @@ use crate::score::ScoreLine;
 /// The conventions' event name for an evaluation's result.
 pub const EVALUATION_EVENT: &str = "gen_ai.evaluation.result";
 
-static LOGGER: RwLock<Option<SdkLogger>> = RwLock::new(None);
+/// The logger scores go through, and which installation put it there.
+static LOGGER: RwLock<Option<(u64, SdkLogger)>> = RwLock::new(None);
+static INSTALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// Sends every score, from now on, as a `gen_ai.evaluation.result` log
-/// record through this logger provider. [`Otel::builder`](super::Otel::builder)
-/// calls it; call it yourself when you build your own provider.
+/// record through this logger provider (replacing the one installed
+/// before). [`Otel::builder`](super::Otel::builder) calls it; call it
+/// yourself when you build your own provider.
 pub fn install_logs(provider: &SdkLoggerProvider) {
-    set(Some(provider.logger(super::SCOPE)));
+    install(provider);
 }
 
-/// Stops sending scores (the pipeline that owned the logger is gone).
-pub(crate) fn uninstall() {
-    set(None);
+/// Installs and returns the installation's token, for [`uninstall`].
+pub(crate) fn install(provider: &SdkLoggerProvider) -> u64 {
+    let token = INSTALLS.fetch_add(1, Ordering::Relaxed);
+    let mut slot = LOGGER.write().unwrap_or_else(|p| p.into_inner());
+    *slot = Some((token, provider.logger(super::SCOPE)));
+    crate::score::EXPORTERS.store(1, Ordering::Relaxed);
+    token
 }
 
-fn set(logger: Option<SdkLogger>) {
-    crate::score::EXPORTERS.store(usize::from(logger.is_some()), Ordering::Relaxed);
-    match LOGGER.write() {
-        Ok(mut slot) => *slot = logger,
-        Err(poisoned) => *poisoned.into_inner() = logger,
+/// Stops sending scores when the logger is still installation `token`'s
+/// (its pipeline is gone; a later pipeline's logger stays).
+pub(crate) fn uninstall(token: u64) {
+    let mut slot = LOGGER.write().unwrap_or_else(|p| p.into_inner());
+    if slot.as_ref().is_some_and(|(t, _)| *t == token) {
+        *slot = None;
+        crate::score::EXPORTERS.store(0, Ordering::Relaxed);
     }
 }
 
@@ -42,7 +51,7 @@ pub(crate) fn emit(line: &ScoreLine) {
     let Ok(slot) = LOGGER.read() else {
         return;
     };
-    let Some(logger) = slot.as_ref() else {
+    let Some((_, logger)) = slot.as_ref() else {
         return;
     };
     let mut record = logger.create_log_record();

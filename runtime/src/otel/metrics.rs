@@ -7,7 +7,7 @@
 use std::sync::RwLock;
 
 use opentelemetry::metrics::{Histogram, MeterProvider};
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, StringValue, Value};
 
 use crate::record::CallRecord;
 
@@ -78,12 +78,22 @@ pub(crate) fn record(record: &CallRecord) {
     let Some(instruments) = slot.as_ref() else {
         return;
     };
-    let mut attributes = vec![KeyValue::new(
+    // Static names are borrowed, not copied; one attribute list serves
+    // every histogram (the token type pushed and popped in place).
+    let text = |t: &crate::record::Text| match t {
+        std::borrow::Cow::Borrowed(s) => StringValue::from(*s),
+        std::borrow::Cow::Owned(s) => StringValue::from(s.clone()),
+    };
+    let mut attributes = Vec::with_capacity(8);
+    attributes.push(KeyValue::new(
         "gen_ai.operation.name",
-        record.operation.to_string(),
-    )];
+        Value::String(text(&record.operation)),
+    ));
     if let Some(provider) = &record.provider {
-        attributes.push(KeyValue::new("gen_ai.provider.name", provider.to_string()));
+        attributes.push(KeyValue::new(
+            "gen_ai.provider.name",
+            Value::String(text(provider)),
+        ));
     }
     if let Some(model) = &record.request_model {
         attributes.push(KeyValue::new("gen_ai.request.model", model.clone()));
@@ -106,9 +116,9 @@ pub(crate) fn record(record: &CallRecord) {
             ("output", usage.output_tokens),
         ] {
             if let Some(count) = count {
-                let mut with_type = attributes.clone();
-                with_type.push(KeyValue::new("gen_ai.token.type", kind));
-                instruments.tokens.record(count, &with_type);
+                attributes.push(KeyValue::new("gen_ai.token.type", kind));
+                instruments.tokens.record(count, &attributes);
+                attributes.pop();
             }
         }
     }

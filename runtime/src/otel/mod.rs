@@ -278,12 +278,13 @@ impl OtelBuilder {
             .with_batch_exporter(self.log_exporter(protocol)?)
             .with_resource(self.resource())
             .build();
-        install_logs(&logger_provider);
+        let logs_token = logs::install(&logger_provider);
         Ok(Otel {
             tracer: tracer_provider.tracer(SCOPE),
             tracer_provider,
             meter_provider,
             logger_provider,
+            logs_token,
             shut_down: false,
             runtime,
         })
@@ -307,7 +308,7 @@ impl OtelBuilder {
             // The pipeline goes: its metric instruments and logger must not
             // outlive it.
             metrics::uninstall();
-            logs::uninstall();
+            logs::uninstall(otel.logs_token);
             return Err(OtelError::Subscriber(e));
         }
         opentelemetry::global::set_tracer_provider(otel.tracer_provider.clone());
@@ -406,6 +407,8 @@ pub struct Otel {
     meter_provider: Option<SdkMeterProvider>,
     /// Scores, as `gen_ai.evaluation.result` log records.
     logger_provider: SdkLoggerProvider,
+    /// Which installation of the score logger is this pipeline's.
+    logs_token: u64,
     shut_down: bool,
     /// gRPC only: the runtime the exporters' connections live on, stopped
     /// after them.
@@ -484,7 +487,7 @@ impl Otel {
         // Five seconds each at most: an unreachable collector must not hold
         // the program's exit for long.
         let timeout = Duration::from_secs(5);
-        logs::uninstall();
+        logs::uninstall(self.logs_token);
         let spans = self.tracer_provider.shutdown_with_timeout(timeout);
         let scores = self.logger_provider.shutdown_with_timeout(timeout);
         let meters = match &self.meter_provider {

@@ -82,7 +82,12 @@ impl Output for Event {
 /// An `exported` span has its attributes from OpenTelemetry already: its
 /// fields stay unset.
 fn emit(span: &Span, record: &CallRecord, exported: bool) {
-    if span.is_disabled() && !tracing::enabled!(target: "llm_traced", tracing::Level::ERROR) {
+    // Nothing to do when the span needs no fields (disabled, or exported
+    // with its attributes set) and no layer takes the event (our
+    // OpenTelemetry layer leaves it out).
+    if (span.is_disabled() || exported)
+        && !tracing::enabled!(target: "llm_traced", tracing::Level::ERROR)
+    {
         return;
     }
     let finish_reasons =
