@@ -1006,3 +1006,36 @@ fn default_inputs_that_do_not_exist_yet_are_waited_for() {
     let body = s.page("/");
     assert!(body.contains("from_log") && body.contains("from_file"));
 }
+
+#[test]
+fn export_offers_the_export_commands_formats() {
+    let (_dir, s) = serve_fixture();
+    // The list page links every format, carrying the current filter.
+    let page = s.get("/?model=gpt-4o").body;
+    for format in ["chat-jsonl", "promptfoo", "openai-evals", "langfuse", "csv"] {
+        assert!(
+            page.contains(&format!("format={format}")),
+            "{format} is offered"
+        );
+    }
+    let chat = s.get("/export?model=gpt-4o&format=chat-jsonl");
+    assert_eq!(chat.status, 200);
+    for line in chat.body.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let messages = v["messages"].as_array().expect("messages");
+        assert!(!messages.is_empty(), "{v}");
+    }
+    let csv = s.get("/export?format=csv");
+    assert_eq!(csv.status, 200);
+    assert!(csv
+        .header("content-type")
+        .unwrap_or_default()
+        .contains("text/csv"));
+    let mut rows = csv.body.lines();
+    assert!(rows.next().unwrap_or_default().starts_with("request_id"));
+    assert_eq!(rows.count(), 6, "one row per call, failed ones too");
+    let bad = s.get("/export?format=yaml");
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("unknown export format"), "{}", bad.body);
+}
