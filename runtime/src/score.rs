@@ -190,7 +190,13 @@ impl Score {
     /// for the running one.
     pub fn record(self) -> Result<(), ScoreError> {
         if let Some(id) = self.request_id.clone() {
-            let info = recent().iter().rev().find(|c| c.request_id == id).cloned();
+            let find = || recent().iter().rev().find(|c| c.request_id == id).cloned();
+            // A call that has just ended may still be on its way through the
+            // record writer, which remembers it.
+            let info = find().or_else(|| {
+                crate::outputs::files::flush_timeout(std::time::Duration::from_secs(5));
+                find()
+            });
             let Some(info) = info else {
                 return Err(ScoreError::UnknownCall(id));
             };
@@ -343,8 +349,11 @@ fn recent() -> std::sync::MutexGuard<'static, VecDeque<CallInfo>> {
     RECENT.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Called when a call ends, on its thread: remembers it when a score of it
-/// could go somewhere, and writes the scores given during it.
+/// Called when a call ends, on its thread: notes it as this thread's last
+/// call when a score of it could go somewhere, writes the scores given
+/// during it, and remembers it for later scores when only OpenTelemetry
+/// takes them. A call whose files are written is remembered by the record
+/// writer instead ([`remember`]), off the caller's thread.
 pub(crate) fn after_call(record: &CallRecord, config: Option<&'static Config>) {
     let to_files = config.is_some_and(|c| c.log_file.is_some() || c.save_conversations);
     let exported = EXPORTERS.load(Ordering::Relaxed) > 0;
@@ -352,7 +361,6 @@ pub(crate) fn after_call(record: &CallRecord, config: Option<&'static Config>) {
     if !to_files && !exported && !pending {
         return;
     }
-    let info = CallInfo::of(record, config);
     if pending {
         let mine: Vec<Score> = {
             let span = record.span_id.as_deref();
@@ -369,18 +377,30 @@ pub(crate) fn after_call(record: &CallRecord, config: Option<&'static Config>) {
             HAS_PENDING.store(!all.is_empty(), Ordering::Release);
             mine
         };
-        for score in &mine {
-            write(&info, score);
+        if !mine.is_empty() {
+            let info = CallInfo::of(record, config);
+            for score in &mine {
+                write(&info, score);
+            }
         }
     }
     if to_files || exported {
-        LAST.with(|last| *last.borrow_mut() = Some(info.request_id.clone()));
-        let mut recent = recent();
-        if recent.len() >= MAX_RECENT {
-            recent.pop_front();
-        }
-        recent.push_back(info);
+        LAST.with(|last| *last.borrow_mut() = Some(record.request_id.clone()));
     }
+    if exported && !to_files {
+        remember(record, config);
+    }
+}
+
+/// Remembers a call for scores given after it ended (by request id): on the
+/// record writer's thread for calls whose files are written, else at once.
+pub(crate) fn remember(record: &CallRecord, config: Option<&'static Config>) {
+    let info = CallInfo::of(record, config);
+    let mut recent = recent();
+    if recent.len() >= MAX_RECENT {
+        recent.pop_front();
+    }
+    recent.push_back(info);
 }
 
 fn write(info: &CallInfo, score: &Score) {
