@@ -269,8 +269,10 @@ pub(crate) struct CallInfo {
     model: Option<String>,
     response_id: Option<String>,
     tenant_id: Option<String>,
-    /// The saved conversation's path, when conversations are saved.
-    conversation: Option<PathBuf>,
+    /// Where the saved conversation is, when conversations are saved: its
+    /// directory, start and name (the file's path is made only when a
+    /// score is written, not for every call).
+    conversation: Option<(&'static Path, DateTime<Utc>, crate::record::Text)>,
     /// The configuration the call ran under (where its JSON log is).
     config: Option<&'static Config>,
 }
@@ -278,8 +280,11 @@ pub(crate) struct CallInfo {
 impl CallInfo {
     fn of(record: &CallRecord, config: Option<&'static Config>) -> CallInfo {
         let conversation = config.filter(|c| c.save_conversations).map(|c| {
-            c.conversations_dir
-                .join(crate::outputs::conversation::file_name(record))
+            (
+                c.conversations_dir.as_path(),
+                record.started_at,
+                record.name.clone(),
+            )
         });
         CallInfo {
             request_id: record.request_id.clone(),
@@ -413,8 +418,13 @@ fn write(info: &CallInfo, score: &Score) {
     if let Some(config) = info.config.filter(|c| c.log_file.is_some()) {
         crate::outputs::log::write_score(config, &line);
     }
-    if let Some(conversation) = &info.conversation {
-        if let Err(e) = append(&scores_path(conversation), &line) {
+    if let Some((dir, started_at, name)) = &info.conversation {
+        let conversation = dir.join(crate::outputs::conversation::file_name_of(
+            *started_at,
+            name,
+            &info.request_id,
+        ));
+        if let Err(e) = append(&scores_path(&conversation), &line) {
             crate::warn_once(&SCORE_FILE_FAILED, || {
                 format!(
                     "llm-traced: cannot write the score beside {}: {e}",

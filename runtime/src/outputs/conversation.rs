@@ -35,9 +35,17 @@ impl Output for Conversation {
 
 /// The file name of a record: time first, then the function, then the id.
 pub(crate) fn file_name(record: &CallRecord) -> String {
-    let stamp = record.started_at.format("%Y%m%dT%H%M%S%.3fZ");
-    let name: String = record
-        .name
+    file_name_of(record.started_at, &record.name, &record.request_id)
+}
+
+/// [`file_name`] from its parts: the start, the call's name, its id.
+pub(crate) fn file_name_of(
+    started_at: chrono::DateTime<chrono::Utc>,
+    name: &str,
+    request_id: &str,
+) -> String {
+    let stamp = started_at.format("%Y%m%dT%H%M%S%.3fZ");
+    let name: String = name
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -48,7 +56,7 @@ pub(crate) fn file_name(record: &CallRecord) -> String {
         })
         .take(48)
         .collect();
-    format!("{stamp}_{name}_{}.json", record.request_id)
+    format!("{stamp}_{name}_{request_id}.json")
 }
 
 fn write(dir: &Path, record: &CallRecord) -> std::io::Result<PathBuf> {
