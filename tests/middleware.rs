@@ -630,3 +630,65 @@ async fn responses_anthropic_and_gemini_by_path() {
         "a key reached a conversation file"
     );
 }
+
+#[test]
+fn child_audited_layer_call() {
+    if !common::is_child() {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let port = serve().await;
+        let traced = LlmTracedLayer::new().audit(true);
+        let service = tower::ServiceBuilder::new()
+            .layer(traced)
+            .layer(OpenAIRetryLayer::new(1))
+            .layer(traced.attempts())
+            .service(ReqwestService::new(reqwest::Client::new()));
+        let client = Client::with_config(
+            OpenAIConfig::new()
+                .with_api_base(format!("http://127.0.0.1:{port}/v1"))
+                .with_api_key(KEY),
+        )
+        .with_http_service(service);
+        client
+            .chat()
+            .create(request("gpt-4o", false))
+            .await
+            .unwrap();
+    });
+    assert!(llm_traced::flush());
+}
+
+#[test]
+fn the_layer_writes_audit_entries_when_asked() {
+    let temp = tempfile::tempdir().unwrap();
+    let path = temp.path().join("audit.jsonl");
+    // Only the audit log is configured: nothing else is switched on.
+    common::run_child(
+        "child_audited_layer_call",
+        &[("LLM_AUDIT_FILE", path.to_str().unwrap())],
+    );
+    let entries = common::json_lines(&path);
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["query", "completion"], "{entries:#?}");
+    assert_eq!(entries[1]["details"]["status"], "ok", "{:#?}", entries[1]);
+    assert_eq!(
+        entries[0]["details"]["request_id"],
+        entries[1]["details"]["request_id"]
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains(KEY) && !text.contains("weather"),
+        "hashes, never content or keys"
+    );
+    let report = llm_traced::audit::verify_file(&path, None, None).unwrap();
+    assert!(report.is_ok() && report.entries == 2, "{report}");
+}

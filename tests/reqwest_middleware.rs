@@ -480,3 +480,85 @@ async fn embeddings_and_legacy_completions() {
         "the prompt stands for the messages"
     );
 }
+
+#[test]
+fn child_audited_middleware_calls() {
+    if !common::is_child() {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let port = serve().await;
+        let client = ClientBuilder::new(reqwest::Client::new())
+            .with(LlmTracedMiddleware::new().audit(true))
+            .build();
+        for model in ["gpt-4o", "rate-limited"] {
+            // The call ends when its body has been read.
+            client
+                .post(format!("http://127.0.0.1:{port}/v1/chat/completions"))
+                .header("authorization", format!("Bearer {KEY}"))
+                .json(&chat(model, false))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+        }
+    });
+    assert!(llm_traced::flush());
+}
+
+#[test]
+fn audit_entries_for_middleware_calls_when_asked() {
+    let temp = tempfile::tempdir().unwrap();
+    let path = temp.path().join("audit.jsonl");
+    // Only the audit log is configured: nothing else is switched on.
+    common::run_child(
+        "child_audited_middleware_calls",
+        &[("LLM_AUDIT_FILE", path.to_str().unwrap())],
+    );
+    let entries = common::json_lines(&path);
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["query", "completion", "query", "completion"],
+        "{entries:#?}"
+    );
+    assert_eq!(entries[1]["details"]["status"], "ok", "{:#?}", entries[1]);
+    assert_eq!(entries[3]["details"]["status"], "error");
+    assert_eq!(entries[3]["details"]["error_type"], "rate_limit");
+    for entry in &entries {
+        assert_eq!(
+            entry["details"]["function"], "POST /chat/completions",
+            "{entry}"
+        );
+        assert!(entry["details"]["request_id"]
+            .as_str()
+            .is_some_and(|id| id.len() == 36));
+    }
+    // The request's hash on each query, the answer's on the completion that
+    // had one.
+    for entry in [&entries[0], &entries[1], &entries[2]] {
+        assert!(
+            entry["content_hash"]
+                .as_str()
+                .is_some_and(|h| h.len() == 64),
+            "{entry}"
+        );
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains(KEY) && !text.contains("weather"),
+        "hashes, never content or keys"
+    );
+    let report = llm_traced::audit::verify_file(&path, None, None).unwrap();
+    assert!(report.is_ok() && report.entries == 4, "{report}");
+}

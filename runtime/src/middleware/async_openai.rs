@@ -45,13 +45,21 @@ use crate::record::HttpExchange;
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LlmTracedLayer {
-    _private: (),
+    audit: bool,
 }
 
 impl LlmTracedLayer {
     /// The layer.
     pub fn new() -> Self {
         LlmTracedLayer::default()
+    }
+
+    /// Writes the audit log's entries for every call (`query`, then
+    /// `completion` or the failure), as `#[llm_traced(audit)]` does; the
+    /// audit log is configured as for annotated functions.
+    pub fn audit(mut self, on: bool) -> Self {
+        self.audit = on;
+        self
     }
 
     /// The inner half, for inside the retry layer: it tells the call the
@@ -65,7 +73,10 @@ impl LlmTracedLayer {
 impl<S> Layer<S> for LlmTracedLayer {
     type Service = LlmTraced<S>;
     fn layer(&self, inner: S) -> LlmTraced<S> {
-        LlmTraced { inner }
+        LlmTraced {
+            inner,
+            audit: self.audit,
+        }
     }
 }
 
@@ -73,6 +84,7 @@ impl<S> Layer<S> for LlmTracedLayer {
 #[derive(Debug, Clone)]
 pub struct LlmTraced<S> {
     inner: S,
+    audit: bool,
 }
 
 /// One logical call in progress, shared with the request factory (each
@@ -90,6 +102,7 @@ struct Pending {
     outcomes: Vec<Option<String>>,
     call: Option<Box<CallState>>,
     recognised: bool,
+    audit: bool,
 }
 
 impl Shared {
@@ -121,7 +134,7 @@ impl Shared {
             return;
         }
         let _context = pending.context.enter();
-        pending.call = start(target, body);
+        pending.call = start(target, body, pending.audit);
     }
 
     fn exchange(pending: &mut Pending, status: Option<u16>) -> HttpExchange {
@@ -167,7 +180,7 @@ where
 
     fn call(&mut self, factory: HttpRequestFactory) -> Self::Future {
         let enclosing = external::enclosing();
-        if enclosing.is_none() && crate::config::quiet() {
+        if enclosing.is_none() && !self.audit && crate::config::quiet() {
             // Nothing listens: the request as it is, no allocation.
             return ResponseFuture {
                 shared: None,
@@ -181,6 +194,7 @@ where
             outcomes: Vec::new(),
             call: None,
             recognised: false,
+            audit: self.audit,
         })));
         let for_factory = shared.clone();
         let wrapped = HttpRequestFactory::new(move || {

@@ -65,7 +65,7 @@ pub(crate) enum Endpoint {
 }
 
 macro_rules! site {
-    ($name:literal, $function:literal, $operation:literal) => {
+    ($name:literal, $function:literal, $operation:literal, $audit:literal) => {
         Site {
             name: $name,
             path: || $function,
@@ -73,33 +73,61 @@ macro_rules! site {
             provider: None,
             model: None,
             kind: "llm",
-            audit: false,
+            audit: $audit,
             function_cache: std::sync::OnceLock::new(),
         }
     };
 }
 
-static CHAT: Site = site!("chat.completions", "POST /chat/completions", "chat");
-static RESPONSES: Site = site!("responses", "POST /responses", "chat");
-static COMPLETIONS: Site = site!("completions", "POST /completions", "text_completion");
-static EMBEDDINGS: Site = site!("embeddings", "POST /embeddings", "embeddings");
-static MESSAGES: Site = site!("messages", "POST /v1/messages", "chat");
-static GENERATE: Site = site!(
-    "generateContent",
-    "POST :generateContent",
-    "generate_content"
-);
+/// Each endpoint's site, plain and audited (`.audit(true)`).
+static SITES: [[Site; 2]; 6] = [
+    [
+        site!("chat.completions", "POST /chat/completions", "chat", false),
+        site!("chat.completions", "POST /chat/completions", "chat", true),
+    ],
+    [
+        site!("responses", "POST /responses", "chat", false),
+        site!("responses", "POST /responses", "chat", true),
+    ],
+    [
+        site!("completions", "POST /completions", "text_completion", false),
+        site!("completions", "POST /completions", "text_completion", true),
+    ],
+    [
+        site!("embeddings", "POST /embeddings", "embeddings", false),
+        site!("embeddings", "POST /embeddings", "embeddings", true),
+    ],
+    [
+        site!("messages", "POST /v1/messages", "chat", false),
+        site!("messages", "POST /v1/messages", "chat", true),
+    ],
+    [
+        site!(
+            "generateContent",
+            "POST :generateContent",
+            "generate_content",
+            false
+        ),
+        site!(
+            "generateContent",
+            "POST :generateContent",
+            "generate_content",
+            true
+        ),
+    ],
+];
 
 impl Endpoint {
-    fn site(self) -> &'static Site {
-        match self {
-            Endpoint::Chat => &CHAT,
-            Endpoint::Responses => &RESPONSES,
-            Endpoint::Completions => &COMPLETIONS,
-            Endpoint::Embeddings => &EMBEDDINGS,
-            Endpoint::Messages => &MESSAGES,
-            Endpoint::GenerateContent => &GENERATE,
-        }
+    fn site(self, audit: bool) -> &'static Site {
+        let row = match self {
+            Endpoint::Chat => 0,
+            Endpoint::Responses => 1,
+            Endpoint::Completions => 2,
+            Endpoint::Embeddings => 3,
+            Endpoint::Messages => 4,
+            Endpoint::GenerateContent => 5,
+        };
+        &SITES[row][usize::from(audit)]
     }
 
     fn span(self) -> tracing::Span {
@@ -213,9 +241,10 @@ pub(crate) fn provider_of(host: &str, path_hint: Endpoint) -> &'static str {
     }
 }
 
-/// Starts the record of a recognised request.
-pub(crate) fn start(target: Target, body: Option<&[u8]>) -> Option<Box<CallState>> {
-    let site = target.endpoint.site();
+/// Starts the record of a recognised request; `audit` writes the audit
+/// log's entries for it, as `#[llm_traced(audit)]` does.
+pub(crate) fn start(target: Target, body: Option<&[u8]>, audit: bool) -> Option<Box<CallState>> {
+    let site = target.endpoint.site(audit);
     external::start(
         external::Request {
             site,

@@ -21,13 +21,21 @@ use crate::record::HttpExchange;
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LlmTracedMiddleware {
-    _private: (),
+    audit: bool,
 }
 
 impl LlmTracedMiddleware {
     /// The middleware.
     pub fn new() -> Self {
         LlmTracedMiddleware::default()
+    }
+
+    /// Writes the audit log's entries for every call (`query`, then
+    /// `completion` or the failure), as `#[llm_traced(audit)]` does; the
+    /// audit log is configured as for annotated functions.
+    pub fn audit(mut self, on: bool) -> Self {
+        self.audit = on;
+        self
     }
 }
 
@@ -41,7 +49,7 @@ impl Middleware for LlmTracedMiddleware {
     ) -> Result<reqwest::Response> {
         // Read where the request starts: the caller's task, its context.
         let enclosing = external::enclosing();
-        if enclosing.is_none() && crate::config::quiet() {
+        if enclosing.is_none() && !self.audit && crate::config::quiet() {
             return next.run(request, extensions).await;
         }
         let Some(target) = recognise(request.method(), request.url()) else {
@@ -68,8 +76,9 @@ impl Middleware for LlmTracedMiddleware {
             }
             return result;
         }
-        let started =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| start(target, body)));
+        let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            start(target, body, self.audit)
+        }));
         let Some(mut call) = started.ok().flatten() else {
             return next.run(request, extensions).await;
         };
