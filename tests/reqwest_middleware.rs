@@ -386,6 +386,14 @@ async fn failures_and_a_dropped_stream() {
         !h.debug.text().contains(&KEY[14..50]),
         "the echoed key reached the debug block"
     );
+    // The debug block names the server and what HTTP said.
+    let block = common::debug_block(&h.debug, "broken");
+    assert!(
+        block.contains(&format!(
+            "server    127.0.0.1:{port} · HTTP 500 · 1 attempt(s)"
+        )),
+        "{block}"
+    );
 }
 
 #[llm_traced(kind = "agent")]

@@ -65,6 +65,22 @@ pub(crate) fn render(config: &Config, r: &CallRecord) -> String {
         }
         let _ = writeln!(out, "  trace     {line}");
     }
+    if let Some(address) = &r.server_address {
+        let mut line = match r.server_port {
+            Some(port) => format!("{address}:{port}"),
+            None => address.clone(),
+        };
+        if let Some(http) = &r.http {
+            if let Some(status) = http.status {
+                let _ = write!(line, " · HTTP {status}");
+            }
+            let _ = write!(line, " · {} attempt(s)", http.attempts);
+            if !http.failed_attempts.is_empty() {
+                let _ = write!(line, " ({} failed)", http.failed_attempts.join(", "));
+            }
+        }
+        let _ = writeln!(out, "  server    {line}");
+    }
     let mut who = Vec::new();
     for (label, value) in [
         ("user", &r.user_id),
