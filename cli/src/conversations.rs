@@ -164,3 +164,103 @@ pub fn tool_call_parts(call: &serde_json::Value) -> (&str, Option<&serde_json::V
         .or_else(|| call.get("arguments"));
     (name, arguments)
 }
+
+/// The filters `ls` and `export` share.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Filter {
+    /// Only calls whose model (asked for or answering) contains this text.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Only calls that did not succeed.
+    #[arg(long)]
+    pub errors: bool,
+    /// Only calls that started at or after this time.
+    #[arg(long, value_parser = crate::when::parse_when, value_name = "TIME")]
+    pub since: Option<i64>,
+    /// Only calls that started before this time.
+    #[arg(long, value_parser = crate::when::parse_when, value_name = "TIME")]
+    pub until: Option<i64>,
+    /// Only calls of this trace (a prefix of the trace id is enough).
+    #[arg(long, value_name = "TRACE_ID")]
+    pub trace: Option<String>,
+    /// Only calls of this session.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Only calls of this user.
+    #[arg(long)]
+    pub user: Option<String>,
+}
+
+/// What [`Filter`] looks at in a call, from a whole record or its metadata.
+pub struct Call<'a> {
+    request_model: Option<&'a str>,
+    response_model: Option<&'a str>,
+    status: Status,
+    /// The start, epoch milliseconds.
+    started: i64,
+    trace_id: Option<&'a str>,
+    session_id: Option<&'a str>,
+    user_id: Option<&'a str>,
+}
+
+impl<'a> Call<'a> {
+    /// From a listing's metadata.
+    pub fn of_meta(m: &'a Meta, started: i64) -> Self {
+        Call {
+            request_model: m.request_model.as_deref(),
+            response_model: m.response_model.as_deref(),
+            status: m.status,
+            started,
+            trace_id: m.trace_id.as_deref(),
+            session_id: m.session_id.as_deref(),
+            user_id: m.user_id.as_deref(),
+        }
+    }
+
+    /// From a whole record.
+    pub fn of_record(r: &'a CallRecord, started: i64) -> Self {
+        Call {
+            request_model: r.request_model.as_deref(),
+            response_model: r.response_model.as_deref(),
+            status: r.status,
+            started,
+            trace_id: r.trace_id.as_deref(),
+            session_id: r.session_id.as_deref(),
+            user_id: r.user_id.as_deref(),
+        }
+    }
+}
+
+impl Filter {
+    /// Whether `call` passes every filter given.
+    pub fn matches(&self, call: &Call<'_>) -> bool {
+        if let Some(model) = &self.model {
+            let needle = model.to_lowercase();
+            let hit = [call.request_model, call.response_model]
+                .into_iter()
+                .flatten()
+                .any(|m| m.to_lowercase().contains(&needle));
+            if !hit {
+                return false;
+            }
+        }
+        if (self.errors && call.status == Status::Ok)
+            || self.since.is_some_and(|s| call.started < s)
+            || self.until.is_some_and(|u| call.started >= u)
+        {
+            return false;
+        }
+        if let Some(trace) = &self.trace {
+            let hit = call
+                .trace_id
+                .is_some_and(|t| t.to_lowercase().starts_with(&trace.to_lowercase()));
+            if !hit {
+                return false;
+            }
+        }
+        let same = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref().is_none_or(|w| Some(w) == have)
+        };
+        same(&self.session, call.session_id) && same(&self.user, call.user_id)
+    }
+}

@@ -17,6 +17,7 @@ use llm_traced_runtime::record::CallRecord;
 use llm_traced_runtime::Status;
 use serde_json::{json, Map, Value};
 
+use crate::conversations::Call;
 use crate::conversations::{conversation_files, load, Skip};
 use crate::exit::{Failure, Outcome};
 
@@ -88,27 +89,9 @@ pub struct ExportArgs {
     /// Keep the calls that failed (csv always keeps them).
     #[arg(long)]
     pub include_errors: bool,
-    /// Only calls whose model (asked for or answering) contains this text.
-    #[arg(long)]
-    pub model: Option<String>,
-    /// Only calls that did not succeed.
-    #[arg(long)]
-    pub errors: bool,
-    /// Only calls that started at or after this time.
-    #[arg(long, value_parser = crate::when::parse_when, value_name = "TIME")]
-    pub since: Option<i64>,
-    /// Only calls that started before this time.
-    #[arg(long, value_parser = crate::when::parse_when, value_name = "TIME")]
-    pub until: Option<i64>,
-    /// Only calls of this trace (a prefix of the trace id is enough).
-    #[arg(long, value_name = "TRACE_ID")]
-    pub trace: Option<String>,
-    /// Only calls of this session.
-    #[arg(long)]
-    pub session: Option<String>,
-    /// Only calls of this user.
-    #[arg(long)]
-    pub user: Option<String>,
+    /// Which calls.
+    #[command(flatten)]
+    pub filter: crate::conversations::Filter,
     /// At most this many calls (the newest).
     #[arg(short = 'n', long, value_name = "N")]
     pub limit: Option<usize>,
@@ -256,10 +239,10 @@ pub fn run(args: &ExportArgs) -> Result<Outcome, Failure> {
         }
     }
 
-    let errors_too = args.include_errors || args.errors || args.format == Format::Csv;
+    let errors_too = args.include_errors || args.filter.errors || args.format == Format::Csv;
     let mut kept: Vec<Found> = found
         .into_iter()
-        .filter(|f| keep(args, &f.record, f.started))
+        .filter(|f| args.filter.matches(&Call::of_record(&f.record, f.started)))
         .filter(|f| errors_too || f.record.status == Status::Ok)
         .collect();
     kept.sort_by(|a, b| {
@@ -392,36 +375,6 @@ fn read_log(path: &Path, add: &mut dyn FnMut(CallRecord, String)) -> Result<bool
         );
     }
     Ok(bad > 0)
-}
-
-fn keep(args: &ExportArgs, r: &CallRecord, started: i64) -> bool {
-    if let Some(model) = &args.model {
-        let needle = model.to_lowercase();
-        let hit = [&r.request_model, &r.response_model]
-            .into_iter()
-            .flatten()
-            .any(|m| m.to_lowercase().contains(&needle));
-        if !hit {
-            return false;
-        }
-    }
-    if (args.errors && r.status == Status::Ok)
-        || args.since.is_some_and(|s| started < s)
-        || args.until.is_some_and(|u| started >= u)
-    {
-        return false;
-    }
-    if let Some(trace) = &args.trace {
-        let hit = r
-            .trace_id
-            .as_deref()
-            .is_some_and(|t| t.to_lowercase().starts_with(&trace.to_lowercase()));
-        if !hit {
-            return false;
-        }
-    }
-    let same = |want: &Option<String>, have: &Option<String>| want.is_none() || want == have;
-    same(&args.session, &r.session_id) && same(&args.user, &r.user_id)
 }
 
 fn has_content(r: &CallRecord) -> bool {

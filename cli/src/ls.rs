@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use llm_traced_runtime::Status;
 
-use crate::conversations::{conversation_files, Meta};
+use crate::conversations::{conversation_files, Call, Meta};
 use crate::exit::{Failure, Outcome};
 use crate::render::{self, Column, Paint, Style, Table};
 
@@ -37,27 +37,9 @@ pub struct LsArgs {
         value_name = "DIR"
     )]
     pub dir: PathBuf,
-    /// Only calls whose model (asked for or answering) contains this text.
-    #[arg(long)]
-    pub model: Option<String>,
-    /// Only calls that did not succeed.
-    #[arg(long)]
-    pub errors: bool,
-    /// Only calls that started at or after this time.
-    #[arg(long, value_parser = crate::when::parse_when, value_name = "TIME")]
-    pub since: Option<i64>,
-    /// Only calls that started before this time.
-    #[arg(long, value_parser = crate::when::parse_when, value_name = "TIME")]
-    pub until: Option<i64>,
-    /// Only calls of this trace (a prefix of the trace id is enough).
-    #[arg(long, value_name = "TRACE_ID")]
-    pub trace: Option<String>,
-    /// Only calls of this session.
-    #[arg(long)]
-    pub session: Option<String>,
-    /// Only calls of this user.
-    #[arg(long)]
-    pub user: Option<String>,
+    /// Which calls.
+    #[command(flatten)]
+    pub filter: crate::conversations::Filter,
     /// At most this many rows (the newest).
     #[arg(short = 'n', long, value_name = "N")]
     pub limit: Option<usize>,
@@ -149,36 +131,6 @@ struct Row {
     started: i64,
 }
 
-fn keep(args: &LsArgs, m: &Meta, started: i64) -> bool {
-    if let Some(model) = &args.model {
-        let needle = model.to_lowercase();
-        let hit = [&m.request_model, &m.response_model]
-            .into_iter()
-            .flatten()
-            .any(|m| m.to_lowercase().contains(&needle));
-        if !hit {
-            return false;
-        }
-    }
-    if (args.errors && m.status == Status::Ok)
-        || args.since.is_some_and(|s| started < s)
-        || args.until.is_some_and(|u| started >= u)
-    {
-        return false;
-    }
-    if let Some(trace) = &args.trace {
-        let hit = m
-            .trace_id
-            .as_deref()
-            .is_some_and(|t| t.to_lowercase().starts_with(&trace.to_lowercase()));
-        if !hit {
-            return false;
-        }
-    }
-    let same = |want: &Option<String>, have: &Option<String>| want.is_none() || want == have;
-    same(&args.session, &m.session_id) && same(&args.user, &m.user_id)
-}
-
 /// The short ID `ls` shows: the last 8 characters of the request id, which
 /// `show ID` finds in the file name.
 pub fn short_id(request_id: &str) -> &str {
@@ -215,7 +167,7 @@ pub fn run(args: &LsArgs, style: Style) -> Result<Outcome, Failure> {
             Ok(meta) => {
                 total += 1;
                 let started = crate::when::rfc3339_millis(&meta.started_at).unwrap_or(0);
-                if keep(args, &meta, started) {
+                if args.filter.matches(&Call::of_meta(&meta, started)) {
                     loaded.push(Row {
                         path: file.clone(),
                         meta,
