@@ -869,7 +869,6 @@ fn the_responses_switch_exports_the_reply_only() {
 #[test]
 fn a_streamed_call_records_the_time_to_first_chunk_metric() {
     use futures::StreamExt;
-    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 
     if common::is_child() {
         let _otel = llm_traced::otel::init().expect("set up from the environment");
@@ -891,24 +890,77 @@ fn a_streamed_call_records_the_time_to_first_chunk_metric() {
     assert!(bool_attr(a, "gen_ai.request.stream"));
     let ttfc = double_attr(a, "gen_ai.response.time_to_first_chunk");
     assert!((0.0..5.0).contains(&ttfc), "seconds: {ttfc}");
-    let first = receiver.metrics("gen_ai.client.operation.time_to_first_chunk");
-    let [first] = &first[..] else {
-        panic!("one time-to-first-chunk histogram expected: {first:#?}")
+    let p = streamed_seconds(&receiver, "gen_ai.client.operation.time_to_first_chunk");
+    assert_eq!(p.count, 1);
+    assert_eq!(str_attr(&p.attributes, "gen_ai.operation.name"), "chat");
+    assert_eq!(str_attr(&p.attributes, "gen_ai.provider.name"), "openai");
+}
+
+/// The one series of the seconds histogram `name` (the streamed call's; an
+/// unstreamed call records none), with the conventions' buckets.
+fn streamed_seconds(
+    receiver: &Receiver,
+    name: &str,
+) -> opentelemetry_proto::tonic::metrics::v1::HistogramDataPoint {
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+
+    let metrics = receiver.metrics(name);
+    let [metric] = &metrics[..] else {
+        panic!("one {name} histogram expected: {metrics:#?}")
     };
-    assert_eq!(first.unit, "s");
-    let Some(Data::Histogram(h)) = &first.data else {
-        panic!("a histogram: {first:?}")
+    assert_eq!(metric.unit, "s");
+    let Some(Data::Histogram(h)) = &metric.data else {
+        panic!("a histogram: {metric:?}")
     };
     let [p] = &h.data_points[..] else {
         panic!("one series, for the streamed call only: {h:#?}")
     };
-    assert_eq!(p.count, 1);
-    assert_eq!(str_attr(&p.attributes, "gen_ai.operation.name"), "chat");
-    assert_eq!(str_attr(&p.attributes, "gen_ai.provider.name"), "openai");
     assert_eq!(
         p.explicit_bounds,
         [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]
     );
+    p.clone()
+}
+
+/// The first five chunks of the recorded stream, 15 ms apart.
+#[llm_traced(provider = "openai", model = "gpt-4o", stream)]
+fn paced_reply() -> impl futures::Stream<Item = Value> {
+    use futures::StreamExt;
+    let events = common::sse_events("openai_chat_stream_include_usage_text.sse");
+    futures::stream::iter(events.into_iter().take(5)).map(|event| {
+        std::thread::sleep(std::time::Duration::from_millis(15));
+        event
+    })
+}
+
+/// A streamed call records one time-per-output-chunk measurement for each
+/// chunk after the first (the time since the chunk before it), with the
+/// conventions' buckets; an unstreamed call records none.
+#[test]
+fn a_streamed_call_records_the_time_per_output_chunk_metric() {
+    use futures::StreamExt;
+
+    if common::is_child() {
+        let _otel = llm_traced::otel::init().expect("set up from the environment");
+        assert_eq!(block_on(paced_reply().collect::<Vec<_>>()).len(), 5);
+        block_on(one_shot());
+        return;
+    }
+    let receiver = Receiver::start();
+    common::run_child(
+        "a_streamed_call_records_the_time_per_output_chunk_metric",
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint.as_str())],
+    );
+    receiver.wait_for_spans(2);
+    let p = streamed_seconds(&receiver, "gen_ai.client.operation.time_per_output_chunk");
+    assert_eq!(p.count, 4, "five chunks: four gaps");
+    let sum = p.sum.expect("a sum");
+    assert!(
+        (0.06..2.0).contains(&sum),
+        "four gaps of 15 ms or more: {sum}"
+    );
+    assert_eq!(p.bucket_counts[0], 0, "no gap under 10 ms: {p:?}");
+    assert_eq!(str_attr(&p.attributes, "gen_ai.request.model"), "gpt-4o");
 }
 
 #[llm_traced(provider = "openai", model = "gpt-4o")]

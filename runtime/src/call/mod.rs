@@ -328,9 +328,10 @@ impl CallState {
         facts: stream::StreamFacts,
     ) {
         let wants_content = self.wants_response;
+        let abandoned = facts.end == stream::StreamEnd::Abandoned;
         self.stream = Some(facts);
         let info = acc.into_info(wants_content);
-        if facts.end == stream::StreamEnd::Abandoned && info.error.is_none() {
+        if abandoned && info.error.is_none() {
             self.complete(Outcome::Abandoned(Box::new(info)));
         } else {
             self.complete(Outcome::Returned(Box::new(info)));
@@ -400,7 +401,7 @@ impl CallState {
                 }
             }
             Outcome::Abandoned(info) => {
-                let chunks = self.stream.map_or(0, |s| s.chunks);
+                let chunks = self.stream.as_ref().map_or(0, |s| s.chunks);
                 (
                     Status::Cancelled,
                     *info,
@@ -481,9 +482,10 @@ impl CallState {
             cost_usd: None,
             time_to_first_chunk_ms: self
                 .stream
+                .as_ref()
                 .and_then(|s| s.first_chunk_after)
                 .map(|d| d.as_secs_f64() * 1000.0),
-            stream: self.stream.map(|s| crate::record::StreamRecord {
+            stream: self.stream.as_ref().map(|s| crate::record::StreamRecord {
                 chunks: s.chunks,
                 completed: s.end == stream::StreamEnd::Completed,
             }),
@@ -500,11 +502,17 @@ impl CallState {
             self.site as *const Site as usize,
             refused,
         );
+        let chunk_gaps = self
+            .stream
+            .as_mut()
+            .map(|s| std::mem::take(&mut s.gaps))
+            .unwrap_or_default();
         outputs::finish(
             &outputs::Ended {
                 span: &self.span,
                 config,
                 audit: self.site.audit,
+                chunk_gaps: &chunk_gaps,
             },
             record,
             self.keeps_response,

@@ -23,19 +23,77 @@ pub(crate) enum StreamEnd {
 }
 
 /// What is known of a stream when its record is made.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct StreamFacts {
     pub(crate) end: StreamEnd,
     pub(crate) chunks: u64,
     pub(crate) first_chunk_after: Option<Duration>,
+    /// The time between each chunk and the one before it, in seconds (from
+    /// the second chunk on): kept only while OpenTelemetry records the
+    /// `gen_ai.client.operation.time_per_output_chunk` metric.
+    pub(crate) gaps: Vec<f32>,
+}
+
+/// When a stream's chunks arrive: how many, the first one's delay from the
+/// call's start, and, only when the time-per-chunk metric is recorded, the
+/// gap before each later one (one clock read per chunk then; none else
+/// after the first).
+#[derive(Debug)]
+pub(crate) struct ChunkClock {
+    started: Instant,
+    chunks: u64,
+    first: Option<Duration>,
+    last: Option<Instant>,
+    gaps: Option<Vec<f32>>,
+}
+
+impl ChunkClock {
+    pub(crate) fn new(started: Instant) -> Self {
+        #[cfg(feature = "otel")]
+        let gaps = crate::otel::metrics::times_chunks().then(Vec::new);
+        #[cfg(not(feature = "otel"))]
+        let gaps = None;
+        ChunkClock {
+            started,
+            chunks: 0,
+            first: None,
+            last: None,
+            gaps,
+        }
+    }
+
+    /// A chunk arrived.
+    pub(crate) fn tick(&mut self) {
+        self.chunks += 1;
+        let Some(gaps) = self.gaps.as_mut() else {
+            if self.first.is_none() {
+                self.first = Some(self.started.elapsed());
+            }
+            return;
+        };
+        let now = Instant::now();
+        match self.last {
+            None => self.first = Some(now.saturating_duration_since(self.started)),
+            Some(last) => gaps.push(now.saturating_duration_since(last).as_secs_f32()),
+        }
+        self.last = Some(now);
+    }
+
+    /// What the record says of the stream, once it `end`ed.
+    pub(crate) fn facts(self, end: StreamEnd) -> StreamFacts {
+        StreamFacts {
+            end,
+            chunks: self.chunks,
+            first_chunk_after: self.first,
+            gaps: self.gaps.unwrap_or_default(),
+        }
+    }
 }
 
 struct Live {
     call: Box<CallState>,
     acc: StreamAccumulator,
-    chunks: u64,
-    first_chunk_after: Option<Duration>,
-    started: Instant,
+    clock: ChunkClock,
 }
 
 pin_project_lite::pin_project! {
@@ -62,13 +120,11 @@ impl<S> TracedStream<S> {
     /// Wraps `inner`; `call` is the call's state (none when nothing listens).
     pub(crate) fn new(call: Option<Box<CallState>>, inner: S) -> Self {
         let live = call.map(|call| {
-            let started = call.started();
+            let clock = ChunkClock::new(call.started());
             Box::new(Live {
                 call,
                 acc: StreamAccumulator::default(),
-                chunks: 0,
-                first_chunk_after: None,
-                started,
+                clock,
             })
         });
         TracedStream { live, inner }
@@ -76,21 +132,8 @@ impl<S> TracedStream<S> {
 }
 
 fn finish(live: Box<Live>, end: StreamEnd) {
-    let Live {
-        call,
-        acc,
-        chunks,
-        first_chunk_after,
-        ..
-    } = *live;
-    call.finish_stream(
-        acc,
-        StreamFacts {
-            end,
-            chunks,
-            first_chunk_after,
-        },
-    );
+    let Live { call, acc, clock } = *live;
+    call.finish_stream(acc, clock.facts(end));
 }
 
 impl<S> Stream for TracedStream<S>
@@ -112,10 +155,7 @@ where
         match polled {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(item)) => {
-                live.chunks += 1;
-                if live.first_chunk_after.is_none() {
-                    live.first_chunk_after = Some(live.started.elapsed());
-                }
+                live.clock.tick();
                 let acc = &mut live.acc;
                 let _ = catch_unwind(AssertUnwindSafe(|| item.accumulate(acc)));
                 Poll::Ready(Some(item))

@@ -30,14 +30,13 @@
 
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use serde_json::Value;
 
 use crate::call::external;
-use crate::call::stream::{StreamEnd, StreamFacts};
+use crate::call::stream::{ChunkClock, StreamEnd};
 use crate::call::{CallState, Site};
 use crate::capture::stream::{LlmChunk, StreamAccumulator};
 use crate::capture::{CapturedError, LlmResponse, ResponseInfo};
@@ -301,9 +300,7 @@ enum How {
 struct Events {
     line: Vec<u8>,
     acc: StreamAccumulator,
-    chunks: u64,
-    first: Option<Duration>,
-    started: Instant,
+    clock: ChunkClock,
     /// A terminal event (`[DONE]`, `message_stop`, `response.completed`)
     /// was seen: a client may drop the body after it without reading on.
     ended: bool,
@@ -340,10 +337,7 @@ impl Events {
         let Ok(value) = serde_json::from_slice::<Value>(data) else {
             return;
         };
-        self.chunks += 1;
-        if self.first.is_none() {
-            self.first = Some(self.started.elapsed());
-        }
+        self.clock.tick();
         if matches!(
             value.get("type").and_then(Value::as_str),
             Some("message_stop" | "response.completed" | "response.incomplete" | "response.failed")
@@ -381,9 +375,7 @@ impl<B> Watched<B> {
             How::Events(Events {
                 line: Vec::new(),
                 acc: StreamAccumulator::default(),
-                chunks: 0,
-                first: None,
-                started: call.started(),
+                clock: ChunkClock::new(call.started()),
                 ended: false,
             })
         } else {
@@ -427,18 +419,12 @@ impl Watch {
                     events.acc.set_error(transport_error(message));
                 }
                 let completed = complete || events.ended || events.acc.has_error();
-                call.finish_stream(
-                    events.acc,
-                    StreamFacts {
-                        end: if completed {
-                            StreamEnd::Completed
-                        } else {
-                            StreamEnd::Abandoned
-                        },
-                        chunks: events.chunks,
-                        first_chunk_after: events.first,
-                    },
-                );
+                let end = if completed {
+                    StreamEnd::Completed
+                } else {
+                    StreamEnd::Abandoned
+                };
+                call.finish_stream(events.acc, events.clock.facts(end));
             }
             How::Whole(buffer) => {
                 if !complete && failure.is_none() {
@@ -650,16 +636,14 @@ mod tests {
         let mut events = Events {
             line: Vec::new(),
             acc: StreamAccumulator::default(),
-            chunks: 0,
-            first: None,
-            started: Instant::now(),
+            clock: ChunkClock::new(std::time::Instant::now()),
             ended: false,
         };
         let text = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\r\n\r\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
         for byte in text.as_bytes().chunks(3) {
             events.feed(byte);
         }
-        assert_eq!(events.chunks, 2);
+        assert_eq!(events.clock.facts(StreamEnd::Completed).chunks, 2);
         assert!(events.ended);
         let info = events.acc.into_info(true);
         assert_eq!(info.text.as_deref(), Some("Hello"));

@@ -1,9 +1,11 @@
 //! The GenAI client metrics: `gen_ai.client.token.usage`,
 //! `gen_ai.client.operation.duration` and, for streamed calls,
-//! `gen_ai.client.operation.time_to_first_chunk`, with the conventions'
-//! buckets. (`time_per_output_chunk` is not recorded: a stream counts its
-//! chunks but does not time each one.)
+//! `gen_ai.client.operation.time_to_first_chunk` and
+//! `gen_ai.client.operation.time_per_output_chunk` (one measurement per
+//! chunk after the first: the time since the chunk before it), with the
+//! conventions' buckets.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 
 use opentelemetry::metrics::{Histogram, MeterProvider};
@@ -15,11 +17,21 @@ struct Instruments {
     tokens: Histogram<u64>,
     duration: Histogram<f64>,
     first_chunk: Histogram<f64>,
+    per_chunk: Histogram<f64>,
 }
 
 /// Set by [`install`]; replaced when it is called again (a global meter
 /// taken before a provider exists would stay a no-op for good).
 static INSTRUMENTS: RwLock<Option<Instruments>> = RwLock::new(None);
+
+/// Whether [`INSTRUMENTS`] holds instruments: streams time each chunk only
+/// then.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a stream starting now should time its chunks.
+pub(crate) fn times_chunks() -> bool {
+    INSTALLED.load(Ordering::Relaxed)
+}
 
 /// Records the GenAI metrics of every model call (not of steps) with this
 /// meter provider from now on. [`Otel::builder`](super::Otel::builder) calls
@@ -48,10 +60,17 @@ pub fn install<P: MeterProvider + ?Sized>(provider: &P) {
         .with_description("Time to receive the first chunk of a streamed response")
         .with_boundaries(seconds())
         .build();
+    let per_chunk = meter
+        .f64_histogram("gen_ai.client.operation.time_per_output_chunk")
+        .with_unit("s")
+        .with_description("Time per output chunk of a streamed response, after the first")
+        .with_boundaries(seconds())
+        .build();
     set(Some(Instruments {
         tokens,
         duration,
         first_chunk,
+        per_chunk,
     }));
 }
 
@@ -61,14 +80,16 @@ pub(crate) fn uninstall() {
 }
 
 fn set(instruments: Option<Instruments>) {
+    INSTALLED.store(instruments.is_some(), Ordering::Relaxed);
     match INSTRUMENTS.write() {
         Ok(mut slot) => *slot = instruments,
         Err(poisoned) => *poisoned.into_inner() = instruments,
     }
 }
 
-/// Records one finished call.
-pub(crate) fn record(record: &CallRecord) {
+/// Records one finished call; `chunk_gaps` are a stream's times between
+/// chunks (see `ChunkClock`).
+pub(crate) fn record(record: &CallRecord, chunk_gaps: &[f32]) {
     if record.kind != "llm" {
         return;
     }
@@ -109,6 +130,9 @@ pub(crate) fn record(record: &CallRecord) {
     }
     if let (Some(ttfc), None) = (record.time_to_first_chunk_ms, &record.error) {
         instruments.first_chunk.record(ttfc / 1000.0, &attributes);
+        for gap in chunk_gaps {
+            instruments.per_chunk.record(f64::from(*gap), &attributes);
+        }
     }
     if let Some(usage) = &record.usage {
         for (kind, count) in [

@@ -45,6 +45,7 @@ impl Job for Files {
                 span: &span,
                 config: Some(config),
                 audit: false,
+                chunk_gaps: &[],
             };
             for output in WRITTEN {
                 output.on_end(&call, &record);

@@ -73,6 +73,10 @@ pub(crate) struct Ended<'a> {
     pub(crate) config: Option<&'static Config>,
     /// Whether the call is audited.
     pub(crate) audit: bool,
+    /// A stream's gaps between chunks, in seconds, when they were timed
+    /// (see `ChunkClock`); empty otherwise.
+    #[cfg_attr(not(feature = "otel"), allow(dead_code))]
+    pub(crate) chunk_gaps: &'a [f32],
 }
 
 /// One output.

@@ -17,7 +17,7 @@ pub(crate) struct Otel;
 impl Output for Otel {
     fn on_end(&self, _call: &Ended<'_>, _record: &CallRecord) {
         #[cfg(feature = "otel")]
-        crate::otel::metrics::record(_record);
+        crate::otel::metrics::record(_record, _call.chunk_gaps);
     }
 }
 
