@@ -190,8 +190,10 @@ where
         .with_tracked_inactivity(false)
         .with_threads(false)
         .with_target(false)
+        // Not `is_event()`: `tracing::enabled!` asks with a hint, which is
+        // neither an event nor a span, and must get the same answer.
         .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
-            !(meta.is_event() && meta.target() == "llm_traced")
+            meta.is_span() || meta.target() != "llm_traced"
         }))
 }
 
