@@ -471,7 +471,9 @@ fn doc_summary(attrs: &[Attribute]) -> Option<String> {
             // `#[doc = include_str!(…)]`: not read.
             continue;
         };
-        lines.extend(text.value().lines().map(|l| l.trim().to_owned()));
+        // `split`, not `lines`: an empty `///` line is an empty string, the
+        // end of the paragraph.
+        lines.extend(text.value().split('\n').map(|l| l.trim().to_owned()));
     }
     let paragraph: Vec<&str> = lines
         .iter()
