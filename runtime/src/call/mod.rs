@@ -133,15 +133,15 @@ impl Capture<'_> {
     }
 
     /// Whether a tool step's arguments are recorded: some enabled output
-    /// shows the prompts' content.
+    /// shows the prompts' content (the audit log does not hash them).
     pub fn wants_tool_arguments(&self) -> bool {
-        self.state.wants_messages
+        self.state.shows_prompts
     }
 
     /// Records a tool step's arguments (`arguments = …`), serialised only
     /// when some enabled output shows the prompts' content.
     pub fn tool_arguments<T: Serialize + ?Sized>(&mut self, arguments: &T) {
-        if self.state.wants_messages {
+        if self.state.shows_prompts {
             self.state.tool_arguments = Some(json_value(arguments, "arguments"));
         }
     }
@@ -150,7 +150,7 @@ impl Capture<'_> {
     /// (the default without `arguments = …`): the arguments are the object
     /// of every parameter whose type is `Serialize`.
     pub fn tool_argument<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) {
-        if !self.state.wants_messages {
+        if !self.state.shows_prompts {
             return;
         }
         let value = json_value(value, "argument");
@@ -215,6 +215,9 @@ pub struct CallState {
     /// Whether some output (or the audit log) records the messages, and the
     /// response's content.
     wants_messages: bool,
+    /// Whether some output shows the prompts' content (the audit log only
+    /// hashes the messages).
+    shows_prompts: bool,
     /// Whether an OpenTelemetry layer may export the call: it shows the
     /// request's parameters.
     wants_parameters: bool,
@@ -279,8 +282,8 @@ impl CallState {
         let (otel_prompts, otel_responses) = otel_content(&span);
         let span_disabled = span.is_disabled();
         // An audited call hashes its content even when no output shows it.
-        let wants_messages =
-            site.audit || otel_prompts || config.is_some_and(Config::wants_messages);
+        let shows_prompts = otel_prompts || config.is_some_and(Config::wants_messages);
+        let wants_messages = site.audit || shows_prompts;
         let keeps_response = otel_responses || config.is_some_and(Config::wants_response);
         let wants_response = keeps_response || site.audit;
         let started_at = Utc::now();
@@ -308,6 +311,7 @@ impl CallState {
             #[cfg(feature = "_middleware")]
             seen: (site.kind == "llm").then(|| external::Seen::shared(wants_messages)),
             wants_messages,
+            shows_prompts,
             wants_parameters: cfg!(feature = "otel") && !span_disabled,
             wants_response,
             keeps_response,
