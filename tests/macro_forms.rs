@@ -574,3 +574,19 @@ fn latest_file(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
         })
         .unwrap()
 }
+
+#[llm_traced(kind = "tool")]
+fn generic_tool<S: Serialize, O>(known: S, unknown: O, (a, b): (u32, u32)) -> u32 {
+    drop(unknown);
+    let _ = known;
+    a + b
+}
+
+#[test]
+fn tool_generic_arguments_by_their_bounds_and_patterns_left_out() {
+    let h = everything_on();
+    assert_eq!(generic_tool("k", Connection, (1, 2)), 3);
+    let r = one_record(&h.dir, "generic_tool");
+    assert_eq!(r.tool_arguments, Some(json!({"known": "k"})));
+    assert_eq!(r.tool_result, Some(json!(3)));
+}
