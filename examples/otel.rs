@@ -37,8 +37,14 @@ async fn classify(messages: &[Value]) -> Value {
     completion("gpt-4o-mini", "billing", 31)
 }
 
-#[llm_traced(name = "lookup_invoice", kind = "tool")]
-async fn lookup_invoice(customer: &str) -> Result<Value, String> {
+/// Finds a customer's latest invoice.
+///
+/// The span carries the first paragraph as `gen_ai.tool.description`, the
+/// call id as `gen_ai.tool.call.id`, and with the content switches the
+/// arguments and the `Ok` value as `gen_ai.tool.call.arguments` and
+/// `gen_ai.tool.call.result`.
+#[llm_traced(name = "lookup_invoice", kind = "tool", tool_call_id = call_id)]
+async fn lookup_invoice(call_id: &str, customer: &str) -> Result<Value, String> {
     Ok(json!({"customer": customer, "invoice": "INV-1042", "amount_eur": 129.0}))
 }
 
@@ -93,7 +99,7 @@ async fn support_agent(question: &str) -> Result<String, String> {
         let kind: Vec<Value> = classify_stream(&messages).collect().await;
         let _ = kind;
     }
-    let invoice = lookup_invoice("cust-77").await?;
+    let invoice = lookup_invoice("call_1", "cust-77").await?;
     messages
         .push(json!({"role": "tool", "tool_call_id": "call_1", "content": invoice.to_string()}));
     let reply = answer(json!({

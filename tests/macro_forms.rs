@@ -445,3 +445,148 @@ fn files_written_before_the_request_field_still_read() {
     assert!(r.request.is_none());
     assert_eq!(r.name, "ask");
 }
+
+// ---------------------------------------------------------------------------
+// Tool steps: call id, arguments and result
+
+/// Not `Serialize`: left out of the default arguments.
+struct Connection;
+
+#[derive(Serialize)]
+struct Forecast {
+    city: String,
+    celsius: f32,
+}
+
+struct WeatherTool {
+    unit: String,
+}
+
+impl WeatherTool {
+    /// Looks up the weather
+    /// in one city.
+    ///
+    /// A second paragraph, not part of the description.
+    #[llm_traced(kind = "tool", tool_call_id = call_id)]
+    async fn weather(
+        &self,
+        call_id: &str,
+        city: &str,
+        _db: &Connection,
+        days: u8,
+    ) -> Result<Forecast, std::io::Error> {
+        Ok(Forecast {
+            city: format!("{city} ({}, {days} days)", self.unit),
+            celsius: 21.5,
+        })
+    }
+}
+
+#[tokio::test]
+async fn tool_default_arguments_skip_self_and_what_is_not_serialize() {
+    let h = everything_on();
+    let tool = WeatherTool { unit: "C".into() };
+    tool.weather("call_w1", "Paris", &Connection, 3)
+        .await
+        .unwrap();
+    let r = one_record(&h.dir, "weather");
+    assert_eq!(r.kind, "tool");
+    assert_eq!(r.tool_call_id.as_deref(), Some("call_w1"));
+    assert_eq!(
+        r.tool_arguments,
+        Some(json!({"call_id": "call_w1", "city": "Paris", "days": 3}))
+    );
+    assert_eq!(
+        r.tool_result,
+        Some(json!({"city": "Paris (C, 3 days)", "celsius": 21.5}))
+    );
+    // The description goes to OpenTelemetry only; the file does not repeat it.
+    let text = std::fs::read_to_string(latest_file(&h.dir, "weather")).unwrap();
+    assert!(!text.contains("Looks up"), "{text}");
+}
+
+#[derive(Serialize)]
+struct Query<'a> {
+    q: &'a str,
+}
+
+#[llm_traced(kind = "tool", tool_call_id = format!("call_{n}"), arguments = Query { q: text })]
+fn search_sync(text: &str, n: u32) -> Vec<String> {
+    vec![format!("{text}-{n}")]
+}
+
+#[llm_traced(kind = "tool", arguments = json!({"path": path}))]
+fn read_file(path: &str) -> Result<String, std::io::Error> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        format!("{path}: no such file"),
+    ))
+}
+
+#[llm_traced(kind = "tool")]
+async fn opaque_output(a: u32) -> impl std::fmt::Display {
+    a + 1
+}
+
+#[test]
+fn tool_arguments_expression_overrides_and_sync_results_are_recorded() {
+    let h = everything_on();
+    assert_eq!(search_sync("rust", 7), vec!["rust-7".to_owned()]);
+    let r = one_record(&h.dir, "search_sync");
+    assert_eq!(r.tool_call_id.as_deref(), Some("call_7"));
+    assert_eq!(r.tool_arguments, Some(json!({"q": "rust"})));
+    assert_eq!(r.tool_result, Some(json!(["rust-7"])));
+}
+
+#[test]
+fn tool_error_is_recorded_with_no_result() {
+    let h = everything_on();
+    assert!(read_file("/nope").is_err());
+    let r = one_record(&h.dir, "read_file");
+    assert_eq!(r.status, llm_traced::Status::Error);
+    assert_eq!(r.error.unwrap().message, "/nope: no such file");
+    assert_eq!(r.tool_arguments, Some(json!({"path": "/nope"})));
+    assert_eq!(r.tool_result, None);
+    assert_eq!(r.tool_call_id, None);
+}
+
+#[tokio::test]
+async fn tool_with_impl_trait_output_records_arguments_and_no_result() {
+    let h = everything_on();
+    assert_eq!(opaque_output(1).await.to_string(), "2");
+    let r = one_record(&h.dir, "opaque_output");
+    assert_eq!(r.tool_arguments, Some(json!({"a": 1})));
+    assert_eq!(r.tool_result, None);
+}
+
+/// The saved file of the one call named `name`.
+fn latest_file(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    assert!(llm_traced::flush());
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .contains(&format!("_{name}_"))
+        })
+        .unwrap()
+}
+
+#[llm_traced(kind = "tool")]
+fn generic_tool<S: Serialize, O>(known: S, unknown: O, (a, b): (u32, u32)) -> u32 {
+    drop(unknown);
+    let _ = known;
+    a + b
+}
+
+#[test]
+fn tool_generic_arguments_by_their_bounds_and_patterns_left_out() {
+    let h = everything_on();
+    assert_eq!(generic_tool("k", Connection, (1, 2)), 3);
+    let r = one_record(&h.dir, "generic_tool");
+    assert_eq!(r.tool_arguments, Some(json!({"known": "k"})));
+    assert_eq!(r.tool_result, Some(json!(3)));
+}

@@ -1097,3 +1097,116 @@ fn scores_during_and_after_a_call_reach_every_output() {
     assert_eq!(authors.len(), 9);
     assert_eq!(authors[0], "grader-v1");
 }
+
+/// Finds a customer's open invoices
+/// by e-mail.
+///
+/// Only the first paragraph is the tool's description.
+#[llm_traced(kind = "tool", tool_call_id = call.id)]
+async fn find_invoices(
+    call: &ToolCallRef,
+    email: &str,
+    note: &str,
+    limit: u32,
+) -> Result<Value, String> {
+    Ok(json!({"invoices": ["INV-1", "INV-2"], "owner": email, "limit": limit, "note": note}))
+}
+
+/// The model's tool call a tool step answers.
+struct ToolCallRef {
+    id: String,
+}
+
+/// Runs the tool step under `env` in a child process; in the child, checks
+/// the span's tool attributes that never depend on a switch and returns the
+/// arguments and result exported, parsed.
+fn tool_content_under(test: &str, env: &[(&str, &str)]) -> Option<(Option<Value>, Option<Value>)> {
+    if !common::is_child() {
+        common::run_child(test, env);
+        return None;
+    }
+    let call = ToolCallRef {
+        id: "call_Q7xkz2".to_owned(),
+    };
+    let (result, spans) = with_otel(|| {
+        block_on(find_invoices(
+            &call,
+            "jane.doe@example.com",
+            "key sk-proj-AbCdEfGhIjKlMnOpQrStUv",
+            2,
+        ))
+    });
+    assert_eq!(
+        result.unwrap()["owner"],
+        "jane.doe@example.com",
+        "untouched"
+    );
+    let s = named(&spans, "execute_tool find_invoices");
+    let a = &s.span.attributes;
+    otlp::assert_conventional_names(a);
+    assert_eq!(str_attr(a, "gen_ai.tool.name"), "find_invoices");
+    assert_eq!(str_attr(a, "gen_ai.tool.call.id"), "call_Q7xkz2");
+    assert_eq!(
+        str_attr(a, "gen_ai.tool.description"),
+        "Finds a customer's open invoices by e-mail."
+    );
+    let json = |key: &str| {
+        attr(a, key).map(|_| {
+            let text = str_attr(a, key);
+            assert!(!text.contains("jane.doe@example.com"), "{key}: {text}");
+            assert!(!text.contains("sk-proj-"), "{key}: {text}");
+            serde_json::from_str::<Value>(&text).unwrap()
+        })
+    };
+    Some((
+        json("gen_ai.tool.call.arguments"),
+        json("gen_ai.tool.call.result"),
+    ))
+}
+
+fn tool_arguments() -> Value {
+    json!({"email": "[EMAIL]", "note": "key [API_KEY]", "limit": 2})
+}
+
+fn tool_result() -> Value {
+    json!({"invoices": ["INV-1", "INV-2"], "owner": "[EMAIL]", "limit": 2, "note": "key [API_KEY]"})
+}
+
+/// A tool step's id and description go out always; its arguments and result
+/// are content, absent with no switch on.
+#[test]
+fn a_tool_step_exports_its_call_id_and_description_and_no_content_by_default() {
+    let test = "a_tool_step_exports_its_call_id_and_description_and_no_content_by_default";
+    if let Some(content) = tool_content_under(test, &[]) {
+        assert_eq!(content, (None, None));
+    }
+}
+
+/// The conventions' switch exports a tool step's arguments and result,
+/// redacted.
+#[test]
+fn the_standard_capture_switch_exports_tool_arguments_and_result() {
+    let test = "the_standard_capture_switch_exports_tool_arguments_and_result";
+    let env = [("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")];
+    if let Some(content) = tool_content_under(test, &env) {
+        assert_eq!(content, (Some(tool_arguments()), Some(tool_result())));
+    }
+}
+
+/// `LLM_LOG_PROMPTS` exports a tool step's arguments, not its result.
+#[test]
+fn the_prompts_switch_exports_tool_arguments_only() {
+    let test = "the_prompts_switch_exports_tool_arguments_only";
+    if let Some(content) = tool_content_under(test, &[("LLM_LOG_PROMPTS", "true")]) {
+        assert_eq!(content, (Some(tool_arguments()), None));
+    }
+}
+
+/// `LLM_LOG_RESPONSES` exports a tool step's result, not its arguments.
+#[test]
+fn the_responses_switch_exports_tool_result_only() {
+    let test = "the_responses_switch_exports_tool_result_only";
+    if let Some(content) = tool_content_under(test, &[("LLM_LOG_RESPONSES", "true")]) {
+        assert_eq!(content, (None, Some(tool_result())));
+    }
+}

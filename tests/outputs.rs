@@ -281,3 +281,114 @@ async fn a_dropped_future_is_recorded_as_cancelled() {
     drop(never_finishes());
     assert_eq!(records_named(&h.dir, "never_finishes").len(), 1);
 }
+
+// ---------------------------------------------------------------------------
+// Tool steps: call id, arguments and result
+
+/// Books a table.
+#[llm_traced(kind = "tool", tool_call_id = call_id)]
+fn book_table(call_id: &str, guest_email: &str, seats: u8) -> Result<Value, String> {
+    Ok(json!({"booking": "B-17", "confirmation_to": guest_email, "seats": seats}))
+}
+
+fn book() {
+    book_table("call_b1", "jane.doe@example.com", 4).unwrap();
+}
+
+const BOOK_ARGUMENTS: &str = r#"{"call_id":"call_b1","guest_email":"[EMAIL]","seats":4}"#;
+const BOOK_RESULT: &str = r#"{"booking":"B-17","confirmation_to":"[EMAIL]","seats":4}"#;
+
+#[test]
+fn a_tool_step_shows_its_call_id_arguments_and_result_scrubbed() {
+    let h = everything_on();
+    book();
+    let block = debug_block(&h.debug, "book_table");
+    assert!(block.contains("tool step  book_table"), "{block}");
+    assert!(block.contains("  call id   call_b1"), "{block}");
+    // debug_max_chars is 40 in this harness.
+    assert!(
+        block.contains(r#"  arguments {"call_id":"call_b1","guest_email":"[EMA… [+15 chars]"#),
+        "{block}"
+    );
+    assert!(
+        block.contains(r#"  result    {"booking":"B-17","confirmation_to":"[EM… [+16 chars]"#),
+        "{block}"
+    );
+    assert!(!block.contains("jane.doe"), "{block}");
+    let r = one_record(&h.dir, "book_table");
+    assert_eq!(r.tool_call_id.as_deref(), Some("call_b1"));
+    assert_eq!(r.tool_arguments.unwrap().to_string(), BOOK_ARGUMENTS);
+    assert_eq!(r.tool_result.unwrap().to_string(), BOOK_RESULT);
+    assert_eq!(r.masked.get("email"), Some(&2));
+}
+
+#[test]
+fn child_tool_step() {
+    if common::is_child() {
+        book();
+        assert!(llm_traced::flush());
+    }
+}
+
+/// Runs the tool step in a child that saves conversations and logs to a
+/// file, with `env`; returns the saved record and the log line, as JSON.
+fn tool_step_under(env: &[(&str, &str)]) -> (Value, Value) {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("conversations");
+    let log = temp.path().join("calls.jsonl");
+    let mut all = vec![
+        ("LLM_SAVE_CONVERSATIONS", "true"),
+        ("LLM_CONVERSATIONS_DIR", dir.to_str().unwrap()),
+        ("LLM_LOG_FILE", log.to_str().unwrap()),
+    ];
+    all.extend_from_slice(env);
+    common::run_child("child_tool_step", &all);
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let [file] = &files[..] else {
+        panic!("one saved file expected: {files:?}")
+    };
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let [line] = &common::json_lines(&log)[..] else {
+        panic!("one log line expected")
+    };
+    (saved, line.clone())
+}
+
+/// The saved conversation keeps a tool step's arguments and result (saving
+/// is the consent); the JSON log keeps each only under its switch, and the
+/// call id always.
+#[test]
+fn tool_content_follows_the_switches_in_the_saved_file_and_the_log() {
+    let arguments: Value = serde_json::from_str(BOOK_ARGUMENTS).unwrap();
+    let result: Value = serde_json::from_str(BOOK_RESULT).unwrap();
+    for (env, log_arguments, log_result) in [
+        (&[][..], false, false),
+        (&[("LLM_LOG_PROMPTS", "true")][..], true, false),
+        (&[("LLM_LOG_RESPONSES", "true")][..], false, true),
+        (
+            &[("LLM_LOG_PROMPTS", "true"), ("LLM_LOG_RESPONSES", "true")][..],
+            true,
+            true,
+        ),
+    ] {
+        let (saved, line) = tool_step_under(env);
+        assert_eq!(saved["tool_call_id"], "call_b1", "{env:?}");
+        assert_eq!(saved["tool_arguments"], arguments, "{env:?}");
+        assert_eq!(saved["tool_result"], result, "{env:?}");
+        assert!(saved.get("tool_description").is_none(), "{saved}");
+        assert_eq!(line["tool_call_id"], "call_b1", "{env:?}");
+        assert_eq!(
+            line.get("tool_arguments"),
+            log_arguments.then_some(&arguments),
+            "{env:?}"
+        );
+        assert_eq!(
+            line.get("tool_result"),
+            log_result.then_some(&result),
+            "{env:?}"
+        );
+    }
+}

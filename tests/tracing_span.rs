@@ -81,6 +81,11 @@ async fn traced_err(model: &str) -> Result<String, std::io::Error> {
     Err(std::io::Error::other("connection reset"))
 }
 
+#[llm_traced(kind = "tool", tool_call_id = call_id)]
+fn traced_tool(call_id: &str, city: &str) -> Result<String, std::io::Error> {
+    Ok(format!("sunny in {city}"))
+}
+
 #[test]
 fn span_and_event_follow_the_genai_conventions() {
     Config::default().install().unwrap();
@@ -90,13 +95,14 @@ fn span_and_event_follow_the_genai_conventions() {
         futures::executor::block_on(async {
             traced_ok().await;
             traced_err("claude-sonnet-4-5").await.unwrap_err();
-        })
+        });
+        traced_tool("call_t9", "Oslo").unwrap();
     });
 
     let spans = collect.spans.lock().unwrap().clone();
     let events = collect.events.lock().unwrap().clone();
-    assert_eq!(spans.len(), 2);
-    assert_eq!(events.len(), 2);
+    assert_eq!(spans.len(), 3);
+    assert_eq!(events.len(), 3);
 
     let (ok_id, ok_span) = spans
         .iter()
@@ -158,4 +164,20 @@ fn span_and_event_follow_the_genai_conventions() {
         .unwrap();
     assert_eq!(level, "ERROR");
     assert_eq!(err_event.fields["error.message"], "connection reset");
+
+    // A tool step: its name and call id, never its arguments or result.
+    let (tool_id, tool_span) = spans
+        .iter()
+        .find(|(_, s)| s.name == "execute_tool traced_tool")
+        .unwrap();
+    assert_eq!(tool_span.fields["gen_ai.tool.name"], "traced_tool");
+    assert_eq!(tool_span.fields["gen_ai.tool.call.id"], "call_t9");
+    let (_, _, tool_event) = events
+        .iter()
+        .find(|(_, parent, _)| *parent == Some(*tool_id))
+        .unwrap();
+    assert_eq!(tool_event.fields["gen_ai.tool.call.id"], "call_t9");
+    assert_eq!(tool_event.fields["kind"], "tool");
+    let everything = format!("{tool_span:?} {tool_event:?}");
+    assert!(!everything.contains("Oslo"), "{everything}");
 }

@@ -14,6 +14,8 @@ pub(crate) mod kw {
     syn::custom_keyword!(kind);
     syn::custom_keyword!(stream);
     syn::custom_keyword!(audit);
+    syn::custom_keyword!(tool_call_id);
+    syn::custom_keyword!(arguments);
 }
 
 /// The values `kind` accepts: a model call, or a step around model calls.
@@ -46,6 +48,10 @@ pub(crate) struct Args {
     pub(crate) stream: Option<kw::stream>,
     /// `audit`: write audit-log entries for each call.
     pub(crate) audit: Option<kw::audit>,
+    /// `tool_call_id = …`: a tool step's call id (`Display`).
+    pub(crate) tool_call_id: Option<Expr>,
+    /// `arguments = …`: a tool step's arguments (`Serialize`).
+    pub(crate) arguments: Option<Expr>,
 }
 
 impl Parse for Args {
@@ -98,6 +104,16 @@ impl Parse for Args {
                 once(&args.request, key.span, "request")?;
                 input.parse::<Token![=]>()?;
                 args.request = Some(input.parse()?);
+            } else if lookahead.peek(kw::tool_call_id) {
+                let key = input.parse::<kw::tool_call_id>()?;
+                once(&args.tool_call_id, key.span, "tool_call_id")?;
+                input.parse::<Token![=]>()?;
+                args.tool_call_id = Some(input.parse()?);
+            } else if lookahead.peek(kw::arguments) {
+                let key = input.parse::<kw::arguments>()?;
+                once(&args.arguments, key.span, "arguments")?;
+                input.parse::<Token![=]>()?;
+                args.arguments = Some(input.parse()?);
             } else if lookahead.peek(kw::audit) {
                 let key = input.parse::<kw::audit>()?;
                 once(&args.audit, key.span, "audit")?;

@@ -2,6 +2,7 @@
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, FnArg, Lit, Pat, ReturnType, Signature, Visibility};
 
@@ -96,6 +97,18 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
             "`request` applies to model calls; a step (`kind = \"…\"`) records timing and errors only",
         ));
     }
+    let is_tool = kind == "tool";
+    for (arg, name) in [
+        (&args.tool_call_id, "tool_call_id"),
+        (&args.arguments, "arguments"),
+    ] {
+        if let (false, Some(expr)) = (is_tool, arg) {
+            return Err(syn::Error::new_spanned(
+                expr,
+                format!("`{name}` applies to tool steps only: add `kind = \"tool\"`"),
+            ));
+        }
+    }
     let default_operation = match kind.as_str() {
         "tool" => "execute_tool",
         "agent" => "invoke_agent",
@@ -162,6 +175,36 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
         },
     };
 
+    // A tool step: its call id, and its arguments (`arguments = …`, else
+    // each of its own arguments whose type is `Serialize`, by autoref).
+    let tool_call_id_capture = match &args.tool_call_id {
+        Some(expr) => quote_spanned!(expr.span()=> #capture.tool_call_id(&(#expr));),
+        None => quote!(),
+    };
+    let arguments_capture = match (&args.arguments, is_tool) {
+        (Some(expr), _) => quote_spanned!(expr.span()=> #capture.tool_arguments(&(#expr));),
+        (None, false) => quote!(),
+        (None, true) => {
+            let each = named_arguments(&sig).map(|ident| {
+                let key = ident.unraw().to_string();
+                quote! {
+                    (&#private::ArgumentProbe(&#ident)).capture_argument(#key, #capture);
+                }
+            });
+            quote! {
+                if #capture.wants_tool_arguments() {
+                    #[allow(unused_imports)]
+                    use #private::{ViaOpaqueArgument as _, ViaSerializeArgument as _};
+                    #(#each)*
+                }
+            }
+        }
+    };
+    let description = match (is_tool, doc_summary(&attrs)) {
+        (true, Some(text)) => quote!(::core::option::Option::Some(#text)),
+        _ => quote!(::core::option::Option::None),
+    };
+
     let marker = Ident::new("__llm_traced_here", Span::call_site());
     let output_span = match &sig.output {
         ReturnType::Type(_, ty) => ty.span(),
@@ -187,8 +230,11 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
         (ReturnType::Type(_, ty), true) if !mentions_impl_trait(ty) => {
             quote_spanned! {output_span=> {
                 #[allow(unused_imports)]
-                use #private::{ViaResultStep as _, ViaPlainStep as _};
-                (&&#private::Probe::<#ty>::new()).step_probe()
+                use #private::{
+                    ViaSerializeResultStep as _, ViaResultStep as _, ViaSerializeStep as _,
+                    ViaPlainStep as _,
+                };
+                (&&&&#private::Probe::<#ty>::new()).step_probe()
             }}
         }
         _ => quote!(::core::option::Option::None),
@@ -289,6 +335,7 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
                 model: #model_site,
                 kind: #kind,
                 audit: #audit,
+                description: #description,
                 function_cache: #private::OnceLock::new(),
             };
             let #state = if !#audit && #private::quiet() {
@@ -302,6 +349,8 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
                         #model_capture
                         #messages_capture
                         #request_capture
+                        #tool_call_id_capture
+                        #arguments_capture
                     },
                 )
             };
@@ -392,6 +441,47 @@ fn argument_named<'a>(sig: &'a Signature, name: &str) -> Option<&'a Ident> {
         },
         FnArg::Receiver(_) => None,
     })
+}
+
+/// The function's arguments that have a name: `self` and patterns
+/// (`(a, b): (u32, u32)`) are left out.
+fn named_arguments(sig: &Signature) -> impl Iterator<Item = &Ident> {
+    sig.inputs.iter().filter_map(|arg| match arg {
+        FnArg::Typed(typed) => match &*typed.pat {
+            Pat::Ident(pat) => Some(&pat.ident),
+            _ => None,
+        },
+        FnArg::Receiver(_) => None,
+    })
+}
+
+/// The first paragraph of the doc comment (`///` or `/** */`), on one line:
+/// a tool's description.
+fn doc_summary(attrs: &[Attribute]) -> Option<String> {
+    let mut lines = Vec::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("doc")) {
+        let syn::Meta::NameValue(meta) = &attr.meta else {
+            continue;
+        };
+        let Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) = &meta.value
+        else {
+            // `#[doc = include_str!(…)]`: not read.
+            continue;
+        };
+        // `split`, not `lines`: an empty `///` line is an empty string, the
+        // end of the paragraph.
+        lines.extend(text.value().split('\n').map(|l| l.trim().to_owned()));
+    }
+    let paragraph: Vec<&str> = lines
+        .iter()
+        .map(String::as_str)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty())
+        .collect();
+    (!paragraph.is_empty()).then(|| paragraph.join(" "))
 }
 
 /// The item unchanged, after the error: the user sees one clear error and no

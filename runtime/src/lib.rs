@@ -149,11 +149,13 @@ pub mod __private {
     };
     pub use crate::call::{
         quiet, run_step, run_stream, run_sync, start, traced, traced_step, traced_stream,
-        CallState, Capture, Finish, LlmFinish, RequestProbe, Site, StepFinish, StepProbe,
-        StreamFinish, Traced, ViaOpaqueRequest, ViaSerializeRequest, MARKER,
+        ArgumentProbe, CallState, Capture, Finish, LlmFinish, RequestProbe, Site, StepFinish,
+        StepOutput, StepProbe, StreamFinish, Traced, ViaOpaqueArgument, ViaOpaqueRequest,
+        ViaSerializeArgument, ViaSerializeRequest, MARKER,
     };
     pub use crate::capture::{
         LlmResponse, Probe, ViaHttpDetails, ViaPlain, ViaPlainStep, ViaResultStep,
+        ViaSerializeResultStep, ViaSerializeStep,
     };
     pub use std::sync::OnceLock;
     pub use tracing;
@@ -196,6 +198,7 @@ macro_rules! __llm_traced_span {
             tenant_id = $crate::__private::tracing::field::Empty,
             gen_ai.conversation.id = $crate::__private::tracing::field::Empty,
             gen_ai.tool.name = $crate::__private::tracing::field::Empty,
+            gen_ai.tool.call.id = $crate::__private::tracing::field::Empty,
             gen_ai.agent.name = $crate::__private::tracing::field::Empty,
             gen_ai.response.time_to_first_chunk = $crate::__private::tracing::field::Empty,
         )

@@ -225,6 +225,25 @@ pub struct CallRecord {
     /// OpenTelemetry span only, never saved.
     #[serde(skip)]
     pub request_parameters: Option<Value>,
+    /// A tool step's call id (`tool_call_id = …`): the id of the model's
+    /// tool call it answers. Not content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// A tool step's description, the first paragraph of its doc comment:
+    /// for the OpenTelemetry span only (`gen_ai.tool.description`), never
+    /// saved.
+    #[serde(skip)]
+    pub tool_description: Option<Text>,
+    /// A tool step's arguments (`arguments = …`, else its own `Serialize`
+    /// arguments keyed by name): prompt content, scrubbed like the messages
+    /// and kept under the same switches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_arguments: Option<Value>,
+    /// A tool step's result (its `Serialize` return value, or the `Ok` value
+    /// of a `Result`): response content, scrubbed like the response and kept
+    /// under the same switches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_result: Option<Value>,
     /// What the model answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<ResponseContent>,

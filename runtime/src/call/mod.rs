@@ -53,6 +53,9 @@ pub struct Site {
     /// `audit`: write audit-log entries (`query`, then `completion` or the
     /// failure) for each call, whatever else is on.
     pub audit: bool,
+    /// A tool step's description: the first paragraph of the function's
+    /// doc comment (`gen_ai.tool.description`).
+    pub description: Option<&'static str>,
     /// [`Site::function`], computed once.
     pub function_cache: std::sync::OnceLock<String>,
 }
@@ -124,6 +127,45 @@ impl Capture<'_> {
         self.state.request = Some(value);
     }
 
+    /// Records a tool step's call id (`tool_call_id = …`): not content.
+    pub fn tool_call_id<D: Display + ?Sized>(&mut self, id: &D) {
+        self.state.tool_call_id = Some(id.to_string());
+    }
+
+    /// Whether a tool step's arguments are recorded: some enabled output
+    /// shows the prompts' content (the audit log does not hash them).
+    pub fn wants_tool_arguments(&self) -> bool {
+        self.state.shows_prompts
+    }
+
+    /// Records a tool step's arguments (`arguments = …`), serialised only
+    /// when some enabled output shows the prompts' content.
+    pub fn tool_arguments<T: Serialize + ?Sized>(&mut self, arguments: &T) {
+        if self.state.shows_prompts {
+            self.state.tool_arguments = Some(json_value(arguments, "arguments"));
+        }
+    }
+
+    /// Records one of a tool step's own arguments under its parameter's name
+    /// (the default without `arguments = …`): the arguments are the object
+    /// of every parameter whose type is `Serialize`.
+    pub fn tool_argument<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) {
+        if !self.state.shows_prompts {
+            return;
+        }
+        let value = json_value(value, "argument");
+        match &mut self.state.tool_arguments {
+            Some(Value::Object(map)) => {
+                map.insert(name.to_owned(), value);
+            }
+            _ => {
+                let mut map = serde_json::Map::new();
+                map.insert(name.to_owned(), value);
+                self.state.tool_arguments = Some(Value::Object(map));
+            }
+        }
+    }
+
     /// Records the request messages (`messages = …`), serialised only when
     /// some enabled output shows content.
     pub fn messages<T: Serialize + ?Sized>(&mut self, messages: &T) {
@@ -154,6 +196,10 @@ pub struct CallState {
     messages: Option<Value>,
     request: Option<Value>,
     request_parameters: Option<Value>,
+    /// A tool step's call id, arguments and result.
+    tool_call_id: Option<String>,
+    tool_arguments: Option<Value>,
+    tool_result: Option<Value>,
     stream: Option<stream::StreamFacts>,
     /// `gen_ai.provider.name`: the site's, or what the middleware read from
     /// the URL.
@@ -169,6 +215,9 @@ pub struct CallState {
     /// Whether some output (or the audit log) records the messages, and the
     /// response's content.
     wants_messages: bool,
+    /// Whether some output shows the prompts' content (the audit log only
+    /// hashes the messages).
+    shows_prompts: bool,
     /// Whether an OpenTelemetry layer may export the call: it shows the
     /// request's parameters.
     wants_parameters: bool,
@@ -233,8 +282,8 @@ impl CallState {
         let (otel_prompts, otel_responses) = otel_content(&span);
         let span_disabled = span.is_disabled();
         // An audited call hashes its content even when no output shows it.
-        let wants_messages =
-            site.audit || otel_prompts || config.is_some_and(Config::wants_messages);
+        let shows_prompts = otel_prompts || config.is_some_and(Config::wants_messages);
+        let wants_messages = site.audit || shows_prompts;
         let keeps_response = otel_responses || config.is_some_and(Config::wants_response);
         let wants_response = keeps_response || site.audit;
         let started_at = Utc::now();
@@ -252,6 +301,9 @@ impl CallState {
             messages: None,
             request: None,
             request_parameters: None,
+            tool_call_id: None,
+            tool_arguments: None,
+            tool_result: None,
             stream: None,
             provider: site.provider,
             server: None,
@@ -259,6 +311,7 @@ impl CallState {
             #[cfg(feature = "_middleware")]
             seen: (site.kind == "llm").then(|| external::Seen::shared(wants_messages)),
             wants_messages,
+            shows_prompts,
             wants_parameters: cfg!(feature = "otel") && !span_disabled,
             wants_response,
             keeps_response,
@@ -355,16 +408,26 @@ impl CallState {
         self.complete(Outcome::Returned(Box::new(info)));
     }
 
-    /// Ends a step (not a model call) with its output: only whether it failed.
+    /// Ends a step (not a model call) with its output: whether it failed,
+    /// and a tool step's result when some output keeps response content.
     pub fn finish_step<T>(mut self: Box<Self>, output: &T, probe: Option<StepProbe<T>>) {
+        let wants_result = self.keeps_response && self.site.kind == "tool";
         let captured = catch_unwind(AssertUnwindSafe(|| {
-            let mut info = ResponseInfo::default();
+            let mut step = StepOutput {
+                wants_result,
+                ..StepOutput::default()
+            };
             if let Some(probe) = probe {
-                info.error = probe(output);
+                probe(output, &mut step);
             }
-            info
+            step
         }));
-        let info = captured.unwrap_or_default();
+        let step = captured.unwrap_or_default();
+        self.tool_result = step.result;
+        let info = ResponseInfo {
+            error: step.error,
+            ..ResponseInfo::default()
+        };
         self.complete(Outcome::Returned(Box::new(info)));
     }
 
@@ -474,6 +537,10 @@ impl CallState {
             request: self.request.take(),
             masked: Default::default(),
             request_parameters: self.request_parameters.take(),
+            tool_call_id: self.tool_call_id.take(),
+            tool_description: self.site.description.map(Text::Borrowed),
+            tool_arguments: self.tool_arguments.take(),
+            tool_result: self.tool_result.take(),
             response,
             tool_calls: info.tool_calls,
             usage: info.usage,
@@ -585,8 +652,63 @@ impl Drop for CallState {
     }
 }
 
-/// Reads whether a step's output is an error (`Result<_, E: Display>`).
-pub type StepProbe<O> = fn(&O) -> Option<crate::capture::CapturedError>;
+/// Reads a step's output: whether it is an error (`Result<_, E: Display>`),
+/// and its value when it is `Serialize` (the `Ok` value of a `Result`).
+pub type StepProbe<O> = fn(&O, &mut StepOutput);
+
+/// What a [`StepProbe`] read of a step's output.
+#[derive(Debug, Default)]
+pub struct StepOutput {
+    /// The error, when the output is an `Err`.
+    pub error: Option<crate::capture::CapturedError>,
+    /// The result, serialised (only when `wants_result`).
+    pub result: Option<Value>,
+    /// Whether some output keeps the result (a tool step's, with response
+    /// content on).
+    pub wants_result: bool,
+}
+
+impl StepOutput {
+    /// Records the step's result, when it is wanted; a result that
+    /// serialises to `null` (`()`, `None`) is left out.
+    pub fn result<T: Serialize + ?Sized>(&mut self, value: &T) {
+        if self.wants_result {
+            self.result = Some(json_value(value, "result")).filter(|v| !v.is_null());
+        }
+    }
+}
+
+/// A value as JSON, through its text as a client would send it (`to_value`
+/// would widen an `f32`); a value that cannot be serialised leaves a note.
+fn json_value<T: Serialize + ?Sized>(value: &T, what: &str) -> Value {
+    serde_json::to_string(value)
+        .and_then(|t| serde_json::from_str::<Value>(&t))
+        .unwrap_or_else(|e| Value::String(format!("<{what} could not be serialised: {e}>")))
+}
+
+/// Picks, by autoref, whether one of a tool step's arguments is recorded
+/// (without `arguments = …`): when its type is `Serialize`.
+pub struct ArgumentProbe<'a, T: ?Sized>(pub &'a T);
+
+/// The specialised choice: a `Serialize` argument is recorded.
+pub trait ViaSerializeArgument {
+    /// Records the argument under `name`.
+    fn capture_argument(&self, name: &'static str, capture: &mut Capture<'_>);
+}
+
+impl<T: Serialize + ?Sized> ViaSerializeArgument for ArgumentProbe<'_, T> {
+    fn capture_argument(&self, name: &'static str, capture: &mut Capture<'_>) {
+        capture.tool_argument(name, self.0);
+    }
+}
+
+/// The fallback: anything else is left out.
+pub trait ViaOpaqueArgument {
+    /// Does nothing.
+    fn capture_argument(&self, _name: &'static str, _capture: &mut Capture<'_>) {}
+}
+
+impl<T: ?Sized> ViaOpaqueArgument for &ArgumentProbe<'_, T> {}
 
 /// Picks, by autoref, what an argument named `request` is: recorded when its
 /// type is `Serialize`, left alone otherwise (an HTTP request, an extractor).

@@ -282,23 +282,57 @@ fn enrich_result<T, E: HttpErrorDetails + std::fmt::Display>(
     }
 }
 
+// Steps: four choices, most specific first (call on `&&&&Probe<T>`): a
+// `Result<T: Serialize, E: Display>` gives its error or its `Ok` value; a
+// `Result<T, E: Display>` its error; a `Serialize` output its value; anything
+// else nothing (a success).
+
+/// For steps: a `Result<T: Serialize, E: Display>` output says whether the
+/// step failed, and its `Ok` value is the result.
+#[doc(hidden)]
+pub trait ViaSerializeResultStep<T> {
+    /// The probe for `T`.
+    fn step_probe(&self) -> Option<StepProbe<T>>;
+}
+
+impl<T: serde::Serialize, E: std::fmt::Display> ViaSerializeResultStep<Result<T, E>>
+    for &&&Probe<Result<T, E>>
+{
+    fn step_probe(&self) -> Option<StepProbe<Result<T, E>>> {
+        Some(|out, step| match out {
+            Ok(value) => step.result(value),
+            Err(e) => step.error = Some(step_error(e)),
+        })
+    }
+}
+
 /// For steps: a `Result<T, E: Display>` output says whether the step failed.
 #[doc(hidden)]
 pub trait ViaResultStep<T> {
     /// The probe for `T`.
-    fn step_probe(&self) -> Option<fn(&T) -> Option<CapturedError>>;
+    fn step_probe(&self) -> Option<StepProbe<T>>;
 }
 
-impl<T, E: std::fmt::Display> ViaResultStep<Result<T, E>> for &Probe<Result<T, E>> {
-    fn step_probe(&self) -> Option<fn(&Result<T, E>) -> Option<CapturedError>> {
-        Some(|out| match out {
-            Ok(_) => None,
-            Err(e) => Some(CapturedError {
-                message: e.to_string(),
-                type_name: std::any::type_name::<E>().to_owned(),
-                ..CapturedError::default()
-            }),
+impl<T, E: std::fmt::Display> ViaResultStep<Result<T, E>> for &&Probe<Result<T, E>> {
+    fn step_probe(&self) -> Option<StepProbe<Result<T, E>>> {
+        Some(|out, step| {
+            if let Err(e) = out {
+                step.error = Some(step_error(e));
+            }
         })
+    }
+}
+
+/// For steps: a `Serialize` output is the result.
+#[doc(hidden)]
+pub trait ViaSerializeStep<T> {
+    /// The probe for `T`.
+    fn step_probe(&self) -> Option<StepProbe<T>>;
+}
+
+impl<T: serde::Serialize> ViaSerializeStep<T> for &Probe<T> {
+    fn step_probe(&self) -> Option<StepProbe<T>> {
+        Some(|out, step| step.result(out))
     }
 }
 
@@ -306,11 +340,21 @@ impl<T, E: std::fmt::Display> ViaResultStep<Result<T, E>> for &Probe<Result<T, E
 #[doc(hidden)]
 pub trait ViaPlainStep<T> {
     /// No probe.
-    fn step_probe(&self) -> Option<fn(&T) -> Option<CapturedError>> {
+    fn step_probe(&self) -> Option<StepProbe<T>> {
         None
     }
 }
 
 impl<T> ViaPlainStep<T> for Probe<T> {}
+
+fn step_error<E: std::fmt::Display>(e: &E) -> CapturedError {
+    CapturedError {
+        message: e.to_string(),
+        type_name: std::any::type_name::<E>().to_owned(),
+        ..CapturedError::default()
+    }
+}
+
+use crate::call::StepProbe;
 
 use crate::diagnostics::HttpErrorDetails;

@@ -73,6 +73,7 @@ macro_rules! site {
             model: None,
             kind: "llm",
             audit: $audit,
+            description: None,
             function_cache: std::sync::OnceLock::new(),
         }
     };

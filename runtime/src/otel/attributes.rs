@@ -23,6 +23,12 @@ pub(crate) fn of(record: &CallRecord, content: Content) -> Vec<KeyValue> {
         "tool" => {
             s(&mut out, "gen_ai.tool.name", &record.name);
             s(&mut out, "gen_ai.tool.type", "function");
+            if let Some(id) = &record.tool_call_id {
+                s(&mut out, "gen_ai.tool.call.id", id);
+            }
+            if let Some(description) = &record.tool_description {
+                s(&mut out, "gen_ai.tool.description", description);
+            }
         }
         "agent" => s(&mut out, "gen_ai.agent.name", &record.name),
         _ => {}
@@ -193,9 +199,10 @@ fn request_parameters(out: &mut Vec<KeyValue>, request: Option<&Map<String, Json
     }
 }
 
-/// The content the switches allow: messages, system instructions and tool
-/// definitions with the prompts, the output messages with the responses.
-/// The record is scrubbed by now.
+/// The content the switches allow: messages, system instructions, tool
+/// definitions and a tool step's arguments with the prompts; the output
+/// messages and a tool step's result with the responses. The record is
+/// scrubbed by now.
 fn content_attributes(
     out: &mut Vec<KeyValue>,
     record: &CallRecord,
@@ -231,6 +238,12 @@ fn content_attributes(
         {
             out.push(KeyValue::new("gen_ai.tool.definitions", tools.to_string()));
         }
+        if let Some(arguments) = &record.tool_arguments {
+            out.push(KeyValue::new(
+                "gen_ai.tool.call.arguments",
+                arguments.to_string(),
+            ));
+        }
     }
     if content.responses {
         if let Some(messages) = super::messages::output_messages(record) {
@@ -238,6 +251,9 @@ fn content_attributes(
                 "gen_ai.output.messages",
                 messages.to_string(),
             ));
+        }
+        if let Some(result) = &record.tool_result {
+            out.push(KeyValue::new("gen_ai.tool.call.result", result.to_string()));
         }
     }
 }

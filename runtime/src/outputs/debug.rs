@@ -104,6 +104,15 @@ pub(crate) fn render(config: &Config, r: &CallRecord) -> String {
             r.status.as_str(),
             format_ms(r.latency_ms)
         );
+        if let Some(id) = &r.tool_call_id {
+            let _ = writeln!(out, "  call id   {id}");
+        }
+        if let (true, Some(arguments)) = (config.log_prompts, &r.tool_arguments) {
+            let _ = writeln!(out, "  arguments {}", shorten(&arguments.to_string(), max));
+        }
+        if let (true, Some(result)) = (config.log_responses, &r.tool_result) {
+            let _ = writeln!(out, "  result    {}", shorten(&result.to_string(), max));
+        }
         render_error(&mut out, r, max);
         let _ = writeln!(out, "{RULE}");
         return out;

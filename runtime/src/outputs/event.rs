@@ -136,6 +136,9 @@ fn emit(span: &Span, record: &CallRecord, exported: bool) {
             span.record("otel.status_description", error.message.as_str());
         }
         span.record("latency_ms", latency_ms);
+        if let Some(id) = &record.tool_call_id {
+            span.record("gen_ai.tool.call.id", id.as_str());
+        }
         if let Some(ttft) = record.time_to_first_chunk_ms {
             // Seconds, as OpenTelemetry measures durations.
             span.record("gen_ai.response.time_to_first_chunk", ttft / 1000.0);
@@ -168,6 +171,7 @@ fn emit(span: &Span, record: &CallRecord, exported: bool) {
                 user_id = record.user_id.as_deref(),
                 tenant_id = record.tenant_id.as_deref(),
                 gen_ai.conversation.id = record.session_id.as_deref(),
+                gen_ai.tool.call.id = record.tool_call_id.as_deref(),
                 server.address = record.server_address.as_deref(),
                 server.port = record.server_port,
                 http.response.status_code = record.http.as_ref().and_then(|h| h.status),

@@ -352,6 +352,8 @@ fn log_line<'a>(record: &'a CallRecord, config: &Config) -> std::borrow::Cow<'a,
     let has_content = record.messages.is_some()
         || record.request.is_some()
         || record.response.is_some()
+        || record.tool_arguments.is_some()
+        || record.tool_result.is_some()
         || record.tool_calls.iter().any(|t| !t.arguments.is_empty());
     let has_diagnosis = record.error.as_ref().is_some_and(|e| e.diagnosis.is_some());
     let needs_change = has_content || has_diagnosis;
@@ -361,12 +363,16 @@ fn log_line<'a>(record: &'a CallRecord, config: &Config) -> std::borrow::Cow<'a,
     let mut r = record.clone();
     let max = config.max_content_chars;
     if keep_prompts {
-        for content in [&mut r.messages, &mut r.request].into_iter().flatten() {
+        for content in [&mut r.messages, &mut r.request, &mut r.tool_arguments]
+            .into_iter()
+            .flatten()
+        {
             crate::text::cap_json_strings(content, max);
         }
     } else {
         r.messages = None;
         r.request = None;
+        r.tool_arguments = None;
     }
     if keep_response {
         if let Some(response) = &mut r.response {
@@ -385,8 +391,12 @@ fn log_line<'a>(record: &'a CallRecord, config: &Config) -> std::borrow::Cow<'a,
         for call in &mut r.tool_calls {
             crate::text::cap_in_place(&mut call.arguments, max);
         }
+        if let Some(result) = &mut r.tool_result {
+            crate::text::cap_json_strings(result, max);
+        }
     } else {
         r.response = None;
+        r.tool_result = None;
         for call in &mut r.tool_calls {
             call.arguments.clear();
         }

@@ -53,8 +53,9 @@ fn scrub_metadata(record: &mut CallRecord) {
     Rules::global().scrub_metadata(record);
 }
 
-/// The content masked: prompts, the request, responses and tool-call
-/// arguments (personal data too unless `LLM_REDACT=false`).
+/// The content masked: prompts, the request, responses, tool-call
+/// arguments and a tool step's arguments and result (personal data too
+/// unless `LLM_REDACT=false`).
 pub(crate) fn scrub_content(record: &mut CallRecord, config: Option<&Config>) {
     Rules::global().scrub_content(record, crate::redaction::pass::content_mode(config));
 }
@@ -63,6 +64,7 @@ pub(crate) fn scrub_content(record: &mut CallRecord, config: Option<&Config>) {
 /// (the audit log has hashed it by now): tool names stay, as metadata.
 pub(crate) fn drop_response_content(record: &mut CallRecord) {
     record.response = None;
+    record.tool_result = None;
     for call in &mut record.tool_calls {
         call.arguments.clear();
     }

@@ -35,7 +35,7 @@ impl Rules {
     }
 
     /// Masks a record's content in `mode`: the messages, the request, the
-    /// response and tool-call arguments. What was masked is counted per kind
+    /// response, tool-call arguments and a tool step's arguments and result. What was masked is counted per kind
     /// in [`CallRecord::masked`] (`email`, `api_key`, `named_secret`, a user
     /// pattern's name, …), since a masked prompt is not the original.
     pub fn scrub_content(&self, record: &mut CallRecord, mode: Mode) {
@@ -70,11 +70,17 @@ impl Rules {
         for call in &mut record.tool_calls {
             self.scrub_string_counted(&mut call.arguments, mode, counts);
         }
+        for tool in [&mut record.tool_arguments, &mut record.tool_result]
+            .into_iter()
+            .flatten()
+        {
+            self.scrub_json_counted(tool, mode, counts);
+        }
         record.masked = std::mem::take(counts);
     }
 
     /// Masks a record's metadata for secrets only: the error text and its
-    /// diagnosis, and the bound context.
+    /// diagnosis, the bound context and a tool step's call id.
     pub fn scrub_metadata(&self, record: &mut CallRecord) {
         if let Some(error) = &mut record.error {
             // Secrets only: the message is metadata, and e-mail-like or numeric
@@ -97,6 +103,7 @@ impl Rules {
             &mut record.session_id,
             &mut record.tenant_id,
             &mut record.http_request_id,
+            &mut record.tool_call_id,
         ]
         .into_iter()
         .flatten()
