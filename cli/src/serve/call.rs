@@ -17,10 +17,13 @@ pub struct Loaded {
     pub record: Result<CallRecord, String>,
     /// The text as stored (pretty-printed for a log line).
     pub raw: String,
+    /// Its scores, oldest first.
+    pub scores: Vec<llm_traced_runtime::score::ScoreLine>,
 }
 
 /// Reads a call's full record (a conversation file, or its log line).
 pub fn load(index: &Index, e: &Entry) -> Loaded {
+    let scores = super::scores::current(index, e);
     match super::load::read_body(index, &e.body) {
         Ok(text) => {
             let record = CallRecord::from_json(&text)
@@ -38,11 +41,16 @@ pub fn load(index: &Index, e: &Entry) -> Loaded {
                 }
                 _ => text,
             };
-            Loaded { record, raw }
+            Loaded {
+                record,
+                raw,
+                scores,
+            }
         }
         Err(err) => Loaded {
             record: Err(err),
             raw: String::new(),
+            scores,
         },
     }
 }
@@ -109,6 +117,7 @@ pub fn detail(b: &mut String, index: &Index, e: &Entry, loaded: &Loaded) {
                 esc(err)
             );
             facts_from_entry(b, index, e);
+            super::scores::section(b, &loaded.scores);
             return;
         }
     };
@@ -149,6 +158,7 @@ pub fn detail(b: &mut String, index: &Index, e: &Entry, loaded: &Loaded) {
     b.push_str("</section><aside class=\"facts\">");
     facts(b, index, e, r);
     b.push_str("</aside></div>");
+    super::scores::section(b, &loaded.scores);
     let _ = write!(
         b,
         "<details class=\"raw\"><summary>Raw JSON</summary>\
