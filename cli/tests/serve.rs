@@ -1119,6 +1119,10 @@ fn a_calls_scores_show_on_its_page_in_the_list_the_trace_and_the_session() {
         5,
         &score(&rid(5), "thumbs_up", "false", "2026-11-27T10:01:00Z"),
     );
+    // A program that also writes a log writes each score there too.
+    let mut log_line = serde_json::to_string(&helpful).unwrap_or_default();
+    log_line.push('\n');
+    std::fs::write(dir.path().join("calls.jsonl"), log_line).unwrap_or_else(|e| panic!("{e}"));
     let s = Server::start(&[dir.path().to_str().unwrap_or_default()]);
     // The scores files are not taken for logs of bad lines.
     assert!(s.banner.contains("6 calls indexed"), "{}", s.banner);
@@ -1134,6 +1138,12 @@ fn a_calls_scores_show_on_its_page_in_the_list_the_trace_and_the_session() {
     let label_at = section.find("verdict").unwrap_or(usize::MAX);
     let number_at = section.find("helpfulness").unwrap_or(0);
     assert!(label_at < number_at, "{section}");
+    // Each score once, though both the file and the log hold the number.
+    assert_eq!(
+        section.matches("<tr class=\"score\">").count(),
+        2,
+        "{section}"
+    );
     for text in [
         ">correct<",
         ">0.9<",
