@@ -415,6 +415,7 @@ fn a_calls_scores_render_and_update_live() {
         &format!("return document.querySelector(\"{cell}\").textContent === 'helpfulness=0.7'"),
         "the updated scores",
     );
+    b.screenshot("list-scores");
     assert_eq!(
         b.js("return document.querySelectorAll('tr.call').length"),
         json!(6)

@@ -1154,6 +1154,10 @@ fn a_calls_scores_show_on_its_page_in_the_list_the_trace_and_the_session() {
     ] {
         assert!(section.contains(text), "the scores lack {text}: {section}");
     }
+    // And in brief beside the call's figures, linking to them.
+    assert!(page.contains(
+        "<dt>scores</dt><dd><a href=\"#scores\">helpfulness=0.9 verdict=correct</a></dd>"
+    ));
     // Yes/no reads as such.
     let five = s.page(&format!("/calls/{}", rid(5)));
     assert!(five.contains("<td>thumbs_up</td><td class=\"score-value\">no</td>"));

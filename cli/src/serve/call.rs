@@ -156,7 +156,7 @@ pub fn detail(b: &mut String, index: &Index, e: &Entry, loaded: &Loaded) {
         error(b, err);
     }
     b.push_str("</section><aside class=\"facts\">");
-    facts(b, index, e, r);
+    facts(b, index, e, r, &loaded.scores);
     b.push_str("</aside></div>");
     super::scores::section(b, &loaded.scores);
     let _ = write!(
@@ -223,7 +223,13 @@ fn fact(b: &mut String, label: &str, value_html: &str) {
     let _ = write!(b, "<dt>{label}</dt><dd>{value_html}</dd>");
 }
 
-fn facts(b: &mut String, index: &Index, e: &Entry, r: &CallRecord) {
+fn facts(
+    b: &mut String,
+    index: &Index,
+    e: &Entry,
+    r: &CallRecord,
+    scores: &[llm_traced_runtime::score::ScoreLine],
+) {
     b.push_str("<dl>");
     fact(b, "time", &html::time_ms(r.started_at.timestamp_millis()));
     fact(b, "function", &esc(&r.function));
@@ -288,6 +294,14 @@ fn facts(b: &mut String, index: &Index, e: &Entry, r: &CallRecord) {
     }
     if !r.warnings.is_empty() {
         fact(b, "warnings", &esc(&r.warnings.join(", ")));
+    }
+    if !scores.is_empty() {
+        // In view at the top; each score is listed below.
+        fact(
+            b,
+            "scores",
+            &format!("<a href=\"#scores\">{}</a>", super::scores::cell(scores)),
+        );
     }
     if let Some(u) = &r.user_id {
         fact(
