@@ -84,6 +84,8 @@ struct ScoreFile {
     stamp: Stamp,
     /// The calls its scores were about.
     request_ids: Vec<Box<str>>,
+    /// The last poll that listed it.
+    seen: u64,
 }
 
 type Stamp = (u64, Option<std::time::SystemTime>, Option<(u64, u64)>);
@@ -99,6 +101,8 @@ pub struct Loader {
     seen_files: HashSet<PathBuf>,
     logs: HashMap<PathBuf, LogState>,
     score_files: HashMap<PathBuf, ScoreFile>,
+    /// Polls so far (to tell the scores files no longer listed).
+    poll_count: u64,
     threads: usize,
 }
 
@@ -125,6 +129,7 @@ impl Loader {
             seen_files: HashSet::new(),
             logs: HashMap::new(),
             score_files: HashMap::new(),
+            poll_count: 0,
             threads: super::io_threads(),
         }
     }
@@ -269,10 +274,11 @@ impl Loader {
             Vec::new()
         } else {
             let guard = index.read().unwrap_or_else(|e| e.into_inner());
+            let new: HashSet<u32> = added.iter().copied().collect();
             let mut ids: Vec<u32> = scored
                 .iter()
                 .filter_map(|r| guard.call(r))
-                .filter(|id| !added.contains(id))
+                .filter(|id| !new.contains(id))
                 .collect();
             ids.sort_unstable();
             ids.dedup();
@@ -291,34 +297,36 @@ impl Loader {
         index: &RwLock<Index>,
         scored: &mut Vec<Box<str>>,
     ) {
-        let present: HashSet<&PathBuf> = paths.iter().collect();
-        let gone: Vec<PathBuf> = self
-            .score_files
-            .keys()
-            .filter(|p| !present.contains(p))
-            .cloned()
-            .collect();
-        let mut changes: Vec<ScoreChange> = gone.into_iter().map(|p| (p, None)).collect();
+        self.poll_count += 1;
+        let now = self.poll_count;
+        let mut changes: Vec<ScoreChange> = Vec::new();
         for path in paths {
+            let known = self.score_files.get_mut(&path);
             let Ok(meta) = std::fs::metadata(&path) else {
-                if self.score_files.contains_key(&path) {
+                if known.is_some() {
                     changes.push((path, None));
                 }
                 continue;
             };
             let stamp: Stamp = (meta.len(), meta.modified().ok(), file_identity(&meta));
-            if self
-                .score_files
-                .get(&path)
-                .is_some_and(|f| f.stamp == stamp)
-            {
-                continue;
+            if let Some(known) = known {
+                known.seen = now;
+                if known.stamp == stamp {
+                    continue;
+                }
             }
             let lines = std::fs::read(&path)
                 .map(|bytes| super::scores::parse_text(&bytes))
                 .unwrap_or_default();
             changes.push((path, Some((stamp, lines))));
         }
+        // Those no longer listed are gone.
+        changes.extend(
+            self.score_files
+                .iter()
+                .filter(|(_, f)| f.seen != now)
+                .map(|(p, _)| (p.clone(), None)),
+        );
         if changes.is_empty() {
             return;
         }
@@ -340,8 +348,14 @@ impl Loader {
                 guard.file_scores.entry(rid).or_default().push(line);
             }
             scored.extend(request_ids.iter().cloned());
-            self.score_files
-                .insert(path, ScoreFile { stamp, request_ids });
+            self.score_files.insert(
+                path,
+                ScoreFile {
+                    stamp,
+                    request_ids,
+                    seen: now,
+                },
+            );
         }
     }
 
