@@ -211,7 +211,7 @@ pub fn run(args: &LsArgs, style: Style) -> Result<Outcome, Failure> {
 }
 
 /// `name=mean` (or `name=label`) per score name, in name order.
-fn score_cell(scores: &[llm_traced_runtime::score::ScoreLine]) -> String {
+pub fn score_cell(scores: &[llm_traced_runtime::score::ScoreLine]) -> String {
     let mut by_name: std::collections::BTreeMap<&str, (f64, u32, Option<&str>)> =
         Default::default();
     for s in scores {

@@ -346,3 +346,78 @@ fn the_search_shows_its_progress() {
     );
     b.screenshot("search-progress");
 }
+
+#[test]
+fn a_calls_scores_render_and_update_live() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(b) = Browser::start("a_calls_scores_render_and_update_live") else {
+        return;
+    };
+    let dir = tempdir();
+    fixture(dir.path());
+    let conversation = std::fs::read_dir(dir.path())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(&format!("{}.json", rid(2))))
+        .unwrap_or_else(|| panic!("no conversation"));
+    let scores = llm_traced_runtime::score::scores_path(&conversation);
+    let line = |name: &str, value: &str, comment: &str, at: &str| {
+        json!({"type": "score", "name": name, "value": value.parse::<f64>().ok(),
+               "comment": comment, "author": "user:42", "scored_at": at, "request_id": rid(2)})
+        .to_string()
+            + "\n"
+    };
+    std::fs::write(
+        &scores,
+        line(
+            "helpfulness",
+            "0.9",
+            "<b>clear</b> answer",
+            "2026-11-27T09:05:00.000Z",
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let s = serve(dir.path());
+
+    b.goto(&format!("{}calls/{}", s.url, rid(2)));
+    assert_eq!(
+        b.js("return document.getElementById('scores').checkVisibility()"),
+        json!(true)
+    );
+    let shown = b.text("#scores");
+    for text in ["helpfulness", "0.9", "<b>clear</b> answer", "user:42"] {
+        assert!(shown.contains(text), "the scores lack {text}:\n{shown}");
+    }
+    assert_eq!(
+        b.js("return document.querySelectorAll('#scores b').length"),
+        json!(0)
+    );
+    b.screenshot("call-scores");
+
+    // The list's row of a call scored after the page loaded updates live.
+    b.goto(&s.url);
+    b.wait_for(
+        "return document.getElementById('live-state').textContent === 'live'",
+        "the live stream",
+    );
+    let cell = format!("#calls tr[data-id='{}'] td.scores-cell", rid(2));
+    assert_eq!(b.text(&cell), "helpfulness=0.9");
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&scores)
+        .and_then(|mut f| {
+            f.write_all(line("helpfulness", "0.5", "meh", "2026-11-27T09:06:00.000Z").as_bytes())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    b.wait_for(
+        &format!("return document.querySelector(\"{cell}\").textContent === 'helpfulness=0.7'"),
+        "the updated scores",
+    );
+    b.screenshot("list-scores");
+    assert_eq!(
+        b.js("return document.querySelectorAll('tr.call').length"),
+        json!(6)
+    );
+}

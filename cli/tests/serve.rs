@@ -12,6 +12,7 @@ use common::{cli, record, stdout, tempdir, write_conversation, write_log};
 use serde_json::{json, Value};
 
 use common::server::{fixture, rid, T1};
+use llm_traced_runtime::score::{append, scores_path, ScoreLine, ScoreValue};
 
 /// The request ids of the list's rows, in order.
 fn rows(body: &str) -> Vec<String> {
@@ -1038,4 +1039,352 @@ fn export_offers_the_export_commands_formats() {
     let bad = s.get("/export?format=yaml");
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("unknown export format"), "{}", bad.body);
+}
+
+// Scores: the `.scores.jsonl` file beside a conversation, and the score
+// lines of a log.
+
+/// A score line as the runtime writes it.
+fn score(request_id: &str, name: &str, value: &str, at: &str) -> ScoreLine {
+    let value = ScoreValue::parse(value);
+    ScoreLine {
+        kind: "score".to_owned(),
+        name: name.to_owned(),
+        value: value.number(),
+        label: value.label(),
+        comment: None,
+        author: None,
+        scored_at: at.parse().unwrap_or_else(|e| panic!("{at}: {e}")),
+        request_id: request_id.to_owned(),
+        trace_id: None,
+        span_id: None,
+        function: None,
+        model: None,
+        response_id: None,
+        tenant_id: None,
+    }
+}
+
+/// Appends a score beside the fixture's call `n` in `dir`.
+fn add_score(dir: &std::path::Path, n: u32, line: &ScoreLine) -> std::path::PathBuf {
+    let conversation = conversation_of(dir, n);
+    let path = scores_path(&conversation);
+    append(&path, line).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+fn conversation_of(dir: &std::path::Path, n: u32) -> std::path::PathBuf {
+    let id = rid(n);
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(&format!("{id}.json")))
+        .unwrap_or_else(|| panic!("no conversation {id}"))
+}
+
+/// The list row of a call.
+fn row_of(body: &str, request_id: &str) -> String {
+    body.split("<tr class=\"call")
+        .find(|r| r.contains(&format!("data-id=\"{request_id}\"")))
+        .and_then(|r| r.split("</tr>").next())
+        .unwrap_or_else(|| panic!("no row {request_id}"))
+        .to_owned()
+}
+
+/// Fetches `path` until `check` holds (the viewer polls every 100 ms).
+fn eventually(s: &Server, path: &str, check: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let body = s.page(path);
+        if check(&body) || std::time::Instant::now() > deadline {
+            return body;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_calls_scores_show_on_its_page_in_the_list_the_trace_and_the_session() {
+    let dir = tempdir();
+    fixture(dir.path());
+    let mut helpful = score(&rid(2), "helpfulness", "0.9", "2026-11-27T09:05:00Z");
+    helpful.comment = Some("clear answer".to_owned());
+    helpful.author = Some("user:42".to_owned());
+    add_score(dir.path(), 2, &helpful);
+    let verdict = score(&rid(2), "verdict", "correct", "2026-11-27T09:04:00Z");
+    add_score(dir.path(), 2, &verdict);
+    add_score(
+        dir.path(),
+        5,
+        &score(&rid(5), "thumbs_up", "false", "2026-11-27T10:01:00Z"),
+    );
+    // A program that also writes a log writes each score there too.
+    let mut log_line = serde_json::to_string(&helpful).unwrap_or_default();
+    log_line.push('\n');
+    std::fs::write(dir.path().join("calls.jsonl"), log_line).unwrap_or_else(|e| panic!("{e}"));
+    let s = Server::start(&[dir.path().to_str().unwrap_or_default()]);
+    // The scores files are not taken for logs of bad lines.
+    assert!(s.banner.contains("6 calls indexed"), "{}", s.banner);
+    assert!(!s.banner.contains("skipped"), "{}", s.banner);
+
+    let page = s.page(&format!("/calls/{}", rid(2)));
+    let section = page
+        .split("id=\"scores\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no scores on the call page: {page}"));
+    let section = section.split("</section>").next().unwrap_or_default();
+    // Oldest first: the label, then the number with its comment and author.
+    let label_at = section.find("verdict").unwrap_or(usize::MAX);
+    let number_at = section.find("helpfulness").unwrap_or(0);
+    assert!(label_at < number_at, "{section}");
+    // Each score once, though both the file and the log hold the number.
+    assert_eq!(
+        section.matches("<tr class=\"score\">").count(),
+        2,
+        "{section}"
+    );
+    for text in [
+        ">correct<",
+        ">0.9<",
+        ">clear answer<",
+        ">user:42<",
+        "2026-11-27 09:05:00",
+        "2026-11-27 09:04:00",
+    ] {
+        assert!(section.contains(text), "the scores lack {text}: {section}");
+    }
+    // And in brief beside the call's figures, linking to them.
+    assert!(page.contains(
+        "<dt>scores</dt><dd><a href=\"#scores\">helpfulness=0.9 verdict=correct</a></dd>"
+    ));
+    // Yes/no reads as such.
+    let five = s.page(&format!("/calls/{}", rid(5)));
+    assert!(five.contains("<td>thumbs_up</td><td class=\"score-value\">no</td>"));
+    // A call without scores has no section.
+    assert!(!s
+        .page(&format!("/calls/{}", rid(3)))
+        .contains("id=\"scores\""));
+
+    let list = s.page("/");
+    assert!(list.contains(">Scores</th>"), "no scores column");
+    assert!(row_of(&list, &rid(2)).contains(">helpfulness=0.9 verdict=correct</td>"));
+    assert!(row_of(&list, &rid(5)).contains(">thumbs_up=0</td>"));
+    assert!(row_of(&list, &rid(3)).contains("<td class=\"scores-cell\"></td>"));
+    // The live stream of a list with a scores column sends rows with one.
+    assert!(list.contains("data-live=\"/events?scores=1\""), "{list}");
+    // A list where no call has scores has no such column.
+    let unscored = s.page("/?user=alice&status=failed");
+    assert_eq!(rows(&unscored), ns(&[6, 4]));
+    assert!(!unscored.contains(">Scores</th>"));
+
+    let trace = s.page(&format!("/traces/{T1}"));
+    assert!(
+        trace.contains(">helpfulness=0.9 verdict=correct</span>"),
+        "{trace}"
+    );
+    // The selected call's details carry its scores.
+    let selected = s.page(&format!("/traces/{T1}?call={}", rid(2)));
+    assert!(selected.contains(">clear answer<"));
+    let session = s.page("/sessions/s-1");
+    assert!(session.contains(">helpfulness=0.9 verdict=correct</span>"));
+}
+
+#[test]
+fn scores_written_after_start_up_show_on_the_next_request_and_arrive_live() {
+    let dir = tempdir();
+    fixture(dir.path());
+    let s = Server::start(&[dir.path().to_str().unwrap_or_default()]);
+    let call = format!("/calls/{}", rid(2));
+    assert!(!s.page(&call).contains("id=\"scores\""));
+    assert!(!s.page("/").contains(">Scores</th>"));
+    let mut events = Events::open(&s, "/events?scores=1");
+    std::thread::sleep(Duration::from_millis(300));
+
+    add_score(
+        dir.path(),
+        2,
+        &score(&rid(2), "helpfulness", "0.5", "2026-11-27T09:05:00Z"),
+    );
+    // The call page reads the file again at once.
+    assert!(s.page(&call).contains(">helpfulness<"));
+    // The list once the viewer has polled.
+    let list = eventually(&s, "/", |b| b.contains(">Scores</th>"));
+    assert!(
+        row_of(&list, &rid(2)).contains(">helpfulness=0.5</td>"),
+        "{list}"
+    );
+    // An open list gets the call's row again, with its scores.
+    let updated = events.collect("scores", Duration::from_secs(2));
+    assert_eq!(updated.len(), 1, "{updated:?}");
+    assert!(updated[0].contains(&rid(2)) && updated[0].contains(">helpfulness=0.5</td>"));
+    assert!(events
+        .collect("call", Duration::from_millis(300))
+        .is_empty());
+
+    // A file that changes is read again.
+    add_score(
+        dir.path(),
+        2,
+        &score(&rid(2), "helpfulness", "1", "2026-11-27T09:06:00Z"),
+    );
+    let list = eventually(&s, "/", |b| b.contains(">helpfulness=0.75</td>"));
+    assert!(
+        row_of(&list, &rid(2)).contains(">helpfulness=0.75</td>"),
+        "{list}"
+    );
+    let stats = eventually(&s, "/stats", |b| b.contains("id=\"scores\""));
+    assert!(stats.contains("<td>helpfulness</td><td>gpt-4o</td><td class=\"num\">2</td><td class=\"num\">0.750</td>"), "{stats}");
+    // And one that is gone takes its scores with it.
+    std::fs::remove_file(scores_path(&conversation_of(dir.path(), 2)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!s.page(&call).contains("id=\"scores\""));
+    let list = eventually(&s, "/", |b| !b.contains(">Scores</th>"));
+    assert!(!list.contains(">Scores</th>"));
+}
+
+#[test]
+fn a_malformed_score_line_is_skipped_and_the_rest_shown() {
+    let dir = tempdir();
+    fixture(dir.path());
+    let path = add_score(
+        dir.path(),
+        2,
+        &score(&rid(2), "first", "1", "2026-11-27T09:05:00Z"),
+    );
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("{e}"));
+        f.write_all(b"not json at all\n{\"type\":\"score\",\"name\":\"half\n{\"type\":\"call\"}\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    append(
+        &path,
+        &score(&rid(2), "second", "good", "2026-11-27T09:06:00Z"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let s = Server::start(&[dir.path().to_str().unwrap_or_default()]);
+    let r = s.get(&format!("/calls/{}", rid(2)));
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("<td>first</td>") && r.body.contains("<td>second</td>"));
+    assert!(!r.body.contains("half"));
+    let list = s.get("/");
+    assert_eq!(list.status, 200);
+    assert!(row_of(&list.body, &rid(2)).contains(">first=1 second=good</td>"));
+    assert_eq!(s.get("/stats").status, 200);
+    assert_eq!(s.get(&format!("/traces/{T1}")).status, 200);
+}
+
+#[test]
+fn score_text_is_shown_as_text() {
+    let dir = tempdir();
+    fixture(dir.path());
+    let evil = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+    let mut line = score(&rid(2), evil, evil, "2026-11-27T09:05:00Z");
+    line.comment = Some(evil.to_owned());
+    line.author = Some(evil.to_owned());
+    line.model = Some(evil.to_owned());
+    add_score(dir.path(), 2, &line);
+    let s = Server::start(&[dir.path().to_str().unwrap_or_default()]);
+    for path in [
+        format!("/calls/{}", rid(2)),
+        "/".to_owned(),
+        format!("/traces/{T1}"),
+        "/sessions/s-1".to_owned(),
+        "/stats".to_owned(),
+    ] {
+        let r = s.get(&path);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(!r.body.contains("<script>alert"), "{path}");
+        assert!(!r.body.contains("<img src=x"), "{path}");
+        assert!(
+            r.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{path}"
+        );
+    }
+    // On the call page, the comment itself.
+    let page = s.page(&format!("/calls/{}", rid(2)));
+    let section = page.split("id=\"scores\"").nth(1).unwrap_or_default();
+    let section = section.split("</section>").next().unwrap_or_default();
+    assert_eq!(
+        section
+            .matches("&lt;script&gt;alert(1)&lt;/script&gt;")
+            .count(),
+        4,
+        "name, value, comment and author: {section}"
+    );
+}
+
+#[test]
+fn stats_show_score_means_as_the_stats_command_does() {
+    let dir = tempdir();
+    let log = dir.path().join("calls.jsonl");
+    let calls = [
+        (1, "gpt-4o", "09:00"),
+        (2, "gpt-4o", "09:01"),
+        (3, "claude-sonnet-4-5", "09:02"),
+    ]
+    .map(|(n, model, at)| {
+        record(json!({"request_id": rid(n), "request_model": model,
+                      "started_at": format!("2026-11-27T{at}:00.000Z")}))
+    });
+    let mut text: String = calls.iter().map(common::log_line).collect();
+    for (n, model, name, value) in [
+        (1, "gpt-4o", "helpfulness", "0.9"),
+        (2, "gpt-4o", "helpfulness", "0.5"),
+        (3, "claude-sonnet-4-5", "helpfulness", "1"),
+        (1, "gpt-4o", "thumbs_up", "true"),
+        (2, "gpt-4o", "verdict", "off-topic"),
+    ] {
+        let mut line = score(&rid(n), name, value, "2026-11-27T09:30:00Z");
+        line.model = Some(model.to_owned());
+        text.push_str(&serde_json::to_string(&line).unwrap_or_default());
+        text.push('\n');
+    }
+    std::fs::write(&log, text).unwrap_or_else(|e| panic!("{e}"));
+    let s = Server::start(&[log.to_str().unwrap_or_default()]);
+    // Score lines are scores, not bad lines.
+    assert!(s.banner.contains("3 calls indexed"), "{}", s.banner);
+    assert!(!s.banner.contains("skipped"), "{}", s.banner);
+
+    let body = s.page("/stats");
+    let table = body
+        .split("id=\"scores\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no scores table: {body}"));
+    for row in [
+        // Per name over the models: (0.9 + 0.5 + 1) / 3.
+        "<td>helpfulness</td><td>all models</td><td class=\"num\">3</td><td class=\"num\">0.800</td>",
+        "<td></td><td>gpt-4o</td><td class=\"num\">2</td><td class=\"num\">0.700</td>",
+        "<td></td><td>claude-sonnet-4-5</td><td class=\"num\">1</td><td class=\"num\">1.000</td>",
+        "<td>thumbs_up</td><td>gpt-4o</td><td class=\"num\">1</td><td class=\"num\">1.000</td>",
+        "<td>verdict</td><td>gpt-4o</td><td class=\"num\">1</td><td class=\"num\">–</td>",
+    ] {
+        assert!(table.contains(row), "the scores lack {row}: {table}");
+    }
+    // The same groups as `llm-traced stats --json`.
+    let viewer: Value =
+        serde_json::from_str(&s.page("/stats.json")).unwrap_or_else(|e| panic!("{e}"));
+    let out = cli()
+        .arg("stats")
+        .arg(&log)
+        .arg("--json")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let command: Value = serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(command["scores"].as_array().map(Vec::len), Some(4));
+    assert_eq!(viewer["scores"], command["scores"]);
+    // The call page and the list read them from the log too.
+    assert!(s
+        .page(&format!("/calls/{}", rid(2)))
+        .contains("<td>verdict</td><td class=\"score-value\">off-topic</td>"));
+    assert!(row_of(&s.page("/"), &rid(2)).contains(">helpfulness=0.5 verdict=off-topic</td>"));
+    // Filters narrow the scores with the calls.
+    let json: Value = serde_json::from_str(&s.page("/stats.json?model=claude-sonnet-4-5"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(json["scores"].as_array().map(Vec::len), Some(1));
+    assert_eq!(json["scores"][0]["mean"], 1.0);
 }

@@ -17,10 +17,13 @@ pub struct Loaded {
     pub record: Result<CallRecord, String>,
     /// The text as stored (pretty-printed for a log line).
     pub raw: String,
+    /// Its scores, oldest first.
+    pub scores: Vec<llm_traced_runtime::score::ScoreLine>,
 }
 
 /// Reads a call's full record (a conversation file, or its log line).
 pub fn load(index: &Index, e: &Entry) -> Loaded {
+    let scores = super::scores::current(index, e);
     match super::load::read_body(index, &e.body) {
         Ok(text) => {
             let record = CallRecord::from_json(&text)
@@ -38,11 +41,16 @@ pub fn load(index: &Index, e: &Entry) -> Loaded {
                 }
                 _ => text,
             };
-            Loaded { record, raw }
+            Loaded {
+                record,
+                raw,
+                scores,
+            }
         }
         Err(err) => Loaded {
             record: Err(err),
             raw: String::new(),
+            scores,
         },
     }
 }
@@ -109,6 +117,7 @@ pub fn detail(b: &mut String, index: &Index, e: &Entry, loaded: &Loaded) {
                 esc(err)
             );
             facts_from_entry(b, index, e);
+            super::scores::section(b, &loaded.scores);
             return;
         }
     };
@@ -147,8 +156,9 @@ pub fn detail(b: &mut String, index: &Index, e: &Entry, loaded: &Loaded) {
         error(b, err);
     }
     b.push_str("</section><aside class=\"facts\">");
-    facts(b, index, e, r);
+    facts(b, index, e, r, &loaded.scores);
     b.push_str("</aside></div>");
+    super::scores::section(b, &loaded.scores);
     let _ = write!(
         b,
         "<details class=\"raw\"><summary>Raw JSON</summary>\
@@ -213,7 +223,13 @@ fn fact(b: &mut String, label: &str, value_html: &str) {
     let _ = write!(b, "<dt>{label}</dt><dd>{value_html}</dd>");
 }
 
-fn facts(b: &mut String, index: &Index, e: &Entry, r: &CallRecord) {
+fn facts(
+    b: &mut String,
+    index: &Index,
+    e: &Entry,
+    r: &CallRecord,
+    scores: &[llm_traced_runtime::score::ScoreLine],
+) {
     b.push_str("<dl>");
     fact(b, "time", &html::time_ms(r.started_at.timestamp_millis()));
     fact(b, "function", &esc(&r.function));
@@ -278,6 +294,14 @@ fn facts(b: &mut String, index: &Index, e: &Entry, r: &CallRecord) {
     }
     if !r.warnings.is_empty() {
         fact(b, "warnings", &esc(&r.warnings.join(", ")));
+    }
+    if !scores.is_empty() {
+        // In view at the top; each score is listed below.
+        fact(
+            b,
+            "scores",
+            &format!("<a href=\"#scores\">{}</a>", super::scores::cell(scores)),
+        );
     }
     if let Some(u) = &r.user_id {
         fact(

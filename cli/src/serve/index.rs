@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use llm_traced_runtime::record::Status;
+use llm_traced_runtime::score::ScoreLine;
 
 pub use crate::conversations::Meta;
 
@@ -165,6 +166,11 @@ pub struct Index {
     pub skipped: Vec<Skipped>,
     /// How many were, in all.
     pub skipped_count: u64,
+    /// Scores from the files beside conversations, by request id (a
+    /// file's are replaced whole when it changes).
+    pub file_scores: HashMap<Box<str>, Vec<ScoreLine>>,
+    /// Scores from the logs' `"type": "score"` lines, by request id.
+    pub log_scores: HashMap<Box<str>, Vec<ScoreLine>>,
     menus: Menus,
 }
 
@@ -292,6 +298,28 @@ impl Index {
     /// An entry by id.
     pub fn entry(&self, id: u32) -> &Entry {
         &self.entries[id as usize]
+    }
+
+    /// A call's scores from every source, each once, oldest first.
+    pub fn scores(&self, request_id: &str) -> Vec<ScoreLine> {
+        let none: &[ScoreLine] = &[];
+        let file = self.file_scores.get(request_id).map_or(none, Vec::as_slice);
+        let log = self.log_scores.get(request_id).map_or(none, Vec::as_slice);
+        match (file.is_empty(), log.is_empty()) {
+            (true, true) => Vec::new(),
+            _ => super::scores::merge(file, log),
+        }
+    }
+
+    /// Whether a call has any score.
+    pub fn has_scores(&self, request_id: &str) -> bool {
+        self.file_scores
+            .get(request_id)
+            .is_some_and(|v| !v.is_empty())
+            || self
+                .log_scores
+                .get(request_id)
+                .is_some_and(|v| !v.is_empty())
     }
 
     /// The choices of the filter menus (kept up to date by [`Index::rebuild`]).

@@ -52,12 +52,23 @@ pub fn render(index: &Index, query: &Query, matches: Option<&[bool]>) -> String 
          <span id=\"live-state\" class=\"note\"></span></div>",
         esc(&query.to_query(&[]))
     );
+    // A scores column when any call shown has scores.
+    let scored = shown
+        .iter()
+        .any(|&id| index.has_scores(&index.entry(id).request_id));
     let live = page == 1 && query.sort.is_none() && !query.asc;
     let _ = write!(
         b,
         "<table class=\"calls\" id=\"calls\"{}><thead><tr>",
         if live {
-            format!(" data-live=\"/events?{}\"", esc(&query.to_query(&[])))
+            let mut q = query.to_query(&[]);
+            if scored {
+                if !q.is_empty() {
+                    q.push('&');
+                }
+                q.push_str("scores=1");
+            }
+            format!(" data-live=\"/events?{}\"", esc(&q))
         } else {
             String::new()
         }
@@ -72,7 +83,11 @@ pub fn render(index: &Index, query: &Query, matches: Option<&[bool]>) -> String 
         ("Latency", Some(Sort::Latency), "num"),
         ("Status", Some(Sort::Status), ""),
         ("Trace", None, ""),
+        ("Scores", None, "scores-col"),
     ] {
+        if label == "Scores" && !scored {
+            continue;
+        }
         let Some(sort) = sort else {
             let _ = write!(b, "<th class=\"{class}\">{label}</th>");
             continue;
@@ -98,7 +113,7 @@ pub fn render(index: &Index, query: &Query, matches: Option<&[bool]>) -> String 
     }
     b.push_str("</tr></thead><tbody>");
     for &id in shown {
-        b.push_str(&row(index, index.entry(id)));
+        b.push_str(&row(index, index.entry(id), scored));
     }
     b.push_str("</tbody></table>");
     if total == 0 {
@@ -135,8 +150,9 @@ pub fn render(index: &Index, query: &Query, matches: Option<&[bool]>) -> String 
     b
 }
 
-/// One call's row (also sent to the page by the live stream).
-pub fn row(index: &Index, e: &Entry) -> String {
+/// One call's row (also sent to the page by the live stream); `scored`:
+/// with a scores cell.
+pub fn row(index: &Index, e: &Entry, scored: bool) -> String {
     let s = &index.syms;
     let href = format!("/calls/{}", seg(&e.request_id));
     let class = if e.failed() {
@@ -186,6 +202,13 @@ pub fn row(index: &Index, e: &Entry) -> String {
             );
         }
         None => r.push_str("<td>–</td>"),
+    }
+    if scored {
+        let _ = write!(
+            r,
+            "<td class=\"scores-cell\">{}</td>",
+            super::scores::cell(&index.scores(&e.request_id))
+        );
     }
     r.push_str("</tr>");
     r

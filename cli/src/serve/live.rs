@@ -1,6 +1,7 @@
-//! Live: a thread polls the inputs for new calls and announces them; each
-//! open list page listens over server-sent events and gets the rows that
-//! pass its filters.
+//! Live: a thread polls the inputs for new calls and new scores and
+//! announces them; each open list page listens over server-sent events and
+//! gets the rows that pass its filters (a `call` event for a new call, a
+//! `scores` event with the updated row of a call whose scores changed).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -13,19 +14,33 @@ use tokio::sync::broadcast::error::RecvError;
 use super::query::Query;
 use super::App;
 
+/// What a poll announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A new (or replaced) call.
+    Call(u32),
+    /// A known call whose scores changed.
+    Scores(u32),
+}
+
 /// Starts the thread that polls the inputs.
 pub fn spawn_watcher(app: Arc<App>, every: Duration) {
     std::thread::Builder::new()
         .name("llm-traced-watch".into())
         .spawn(move || loop {
             std::thread::sleep(every);
-            let added = {
+            let polled = {
                 let mut loader = app.loader.lock().unwrap_or_else(|e| e.into_inner());
                 loader.poll(&app.index)
             };
-            for id in added {
+            let changes = polled
+                .added
+                .into_iter()
+                .map(Change::Call)
+                .chain(polled.scored.into_iter().map(Change::Scores));
+            for change in changes {
                 // No listener is fine.
-                let _ = app.live.send(id);
+                let _ = app.live.send(change);
             }
         })
         .map(drop)
@@ -33,14 +48,21 @@ pub fn spawn_watcher(app: Arc<App>, every: Duration) {
 }
 
 /// `/events?…filters`: a `call` event with the row of each new call that
-/// passes the filters (a text search reads its body).
-pub fn events(app: Arc<App>, query: Query) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+/// passes the filters (a text search reads its body), a `scores` event with
+/// the row of such a call whose scores changed. `scored`: the page's table
+/// has a scores column, so the rows carry one.
+pub fn events(
+    app: Arc<App>,
+    query: Query,
+    scored: bool,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = app.live.subscribe();
     let stream =
-        futures_util::stream::unfold((rx, app, query), |(mut rx, app, query)| async move {
+        futures_util::stream::unfold((rx, app, query), move |(mut rx, app, query)| async move {
             loop {
-                let id = match rx.recv().await {
-                    Ok(id) => id,
+                let (id, kind) = match rx.recv().await {
+                    Ok(Change::Call(id)) => (id, "call"),
+                    Ok(Change::Scores(id)) => (id, "scores"),
                     Err(RecvError::Lagged(_)) => {
                         let event = Event::default().event("reload").data("lagged");
                         return Some((Ok(event), (rx, app, query)));
@@ -65,9 +87,9 @@ pub fn events(app: Arc<App>, query: Query) -> Sse<impl Stream<Item = Result<Even
                             continue;
                         }
                     }
-                    super::list::row(&index, e)
+                    super::list::row(&index, e, scored)
                 };
-                let event = Event::default().event("call").data(row);
+                let event = Event::default().event(kind).data(row);
                 return Some((Ok(event), (rx, app, query)));
             }
         });

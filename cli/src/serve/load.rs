@@ -8,6 +8,8 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
+use llm_traced_runtime::score::ScoreLine;
+
 use super::index::{Body, Index, Meta};
 
 /// One input as given on the command line.
@@ -74,6 +76,23 @@ struct LogState {
     identity: Option<(u64, u64)>,
 }
 
+/// What was read of a scores file beside a conversation.
+#[derive(Debug)]
+struct ScoreFile {
+    /// Length, modification time and identity when it was read: any change
+    /// and it is read again, whole.
+    stamp: Stamp,
+    /// The calls its scores were about.
+    request_ids: Vec<Box<str>>,
+    /// The last poll that listed it.
+    seen: u64,
+}
+
+type Stamp = (u64, Option<std::time::SystemTime>, Option<(u64, u64)>);
+
+/// A scores file read again (its stamp and scores), or gone (`None`).
+type ScoreChange = (PathBuf, Option<(Stamp, Vec<ScoreLine>)>);
+
 /// The inputs and what has been read of them.
 #[derive(Debug)]
 pub struct Loader {
@@ -81,7 +100,19 @@ pub struct Loader {
     rotated: bool,
     seen_files: HashSet<PathBuf>,
     logs: HashMap<PathBuf, LogState>,
+    score_files: HashMap<PathBuf, ScoreFile>,
+    /// Polls so far (to tell the scores files no longer listed).
+    poll_count: u64,
     threads: usize,
+}
+
+/// What a poll found.
+#[derive(Debug, Default)]
+pub struct Polled {
+    /// The calls added or replaced.
+    pub added: Vec<u32>,
+    /// Calls already known whose scores changed.
+    pub scored: Vec<u32>,
 }
 
 struct Parsed {
@@ -97,15 +128,18 @@ impl Loader {
             rotated,
             seen_files: HashSet::new(),
             logs: HashMap::new(),
+            score_files: HashMap::new(),
+            poll_count: 0,
             threads: super::io_threads(),
         }
     }
 
     /// Reads what is new since the last poll (everything, the first time)
-    /// into the index; returns the ids of the calls added or replaced.
-    pub fn poll(&mut self, index: &RwLock<Index>) -> Vec<u32> {
+    /// into the index, with the scores files that are new or changed.
+    pub fn poll(&mut self, index: &RwLock<Index>) -> Polled {
         let mut conversations = Vec::new();
         let mut logs = Vec::new();
+        let mut score_files = Vec::new();
         let mut outside = Vec::new();
         for input in &self.inputs {
             match input {
@@ -131,6 +165,12 @@ impl Loader {
                             outside.push(path);
                             continue;
                         }
+                        if has_ext(&name, super::scores::FILE_SUFFIX) {
+                            if !self.seen_files.contains(&path) {
+                                score_files.push(path);
+                            }
+                            continue;
+                        }
                         if self.seen_files.contains(&path) && !has_ext(&name, ".json") {
                             continue;
                         }
@@ -147,6 +187,7 @@ impl Loader {
                     if !self.seen_files.contains(path) {
                         conversations.push(path.clone());
                     }
+                    score_files.push(llm_traced_runtime::score::scores_path(path));
                 }
                 Input::Log(path) => {
                     if self.rotated {
@@ -207,9 +248,11 @@ impl Loader {
             }
         }
         let mut added = Vec::new();
+        let mut scored: Vec<Box<str>> = Vec::new();
         for log in logs {
-            self.read_log(&log, index, &mut added);
+            self.read_log(&log, index, &mut added, &mut scored);
         }
+        self.read_score_files(score_files, index, &mut scored);
         // In batches, so that only one batch of parsed records is held at a time.
         for batch in conversations.chunks(BATCH) {
             let parsed = self.parse_all(batch.to_vec());
@@ -227,7 +270,93 @@ impl Loader {
         if !added.is_empty() {
             index.write().unwrap_or_else(|e| e.into_inner()).rebuild();
         }
-        added
+        let scored = if scored.is_empty() {
+            Vec::new()
+        } else {
+            let guard = index.read().unwrap_or_else(|e| e.into_inner());
+            let new: HashSet<u32> = added.iter().copied().collect();
+            let mut ids: Vec<u32> = scored
+                .iter()
+                .filter_map(|r| guard.call(r))
+                .filter(|id| !new.contains(id))
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        Polled { added, scored }
+    }
+
+    /// Reads the scores files that are new or changed since the last poll
+    /// (whole: they are small, and a file rewritten or truncated must not
+    /// keep old scores), and forgets those that are gone. A line that is not
+    /// a score (malformed, half written) is left out.
+    fn read_score_files(
+        &mut self,
+        paths: Vec<PathBuf>,
+        index: &RwLock<Index>,
+        scored: &mut Vec<Box<str>>,
+    ) {
+        self.poll_count += 1;
+        let now = self.poll_count;
+        let mut changes: Vec<ScoreChange> = Vec::new();
+        for path in paths {
+            let known = self.score_files.get_mut(&path);
+            let Ok(meta) = std::fs::metadata(&path) else {
+                if known.is_some() {
+                    changes.push((path, None));
+                }
+                continue;
+            };
+            let stamp: Stamp = (meta.len(), meta.modified().ok(), file_identity(&meta));
+            if let Some(known) = known {
+                known.seen = now;
+                if known.stamp == stamp {
+                    continue;
+                }
+            }
+            let lines = std::fs::read(&path)
+                .map(|bytes| super::scores::parse_text(&bytes))
+                .unwrap_or_default();
+            changes.push((path, Some((stamp, lines))));
+        }
+        // Those no longer listed are gone.
+        changes.extend(
+            self.score_files
+                .iter()
+                .filter(|(_, f)| f.seen != now)
+                .map(|(p, _)| (p.clone(), None)),
+        );
+        if changes.is_empty() {
+            return;
+        }
+        let mut guard = index.write().unwrap_or_else(|e| e.into_inner());
+        for (path, new) in changes {
+            if let Some(old) = self.score_files.remove(&path) {
+                for rid in old.request_ids {
+                    guard.file_scores.remove(&rid);
+                    scored.push(rid);
+                }
+            }
+            let Some((stamp, lines)) = new else { continue };
+            let mut request_ids: Vec<Box<str>> = Vec::new();
+            for line in lines {
+                let rid: Box<str> = line.request_id.as_str().into();
+                if !request_ids.contains(&rid) {
+                    request_ids.push(rid.clone());
+                }
+                guard.file_scores.entry(rid).or_default().push(line);
+            }
+            scored.extend(request_ids.iter().cloned());
+            self.score_files.insert(
+                path,
+                ScoreFile {
+                    stamp,
+                    request_ids,
+                    seen: now,
+                },
+            );
+        }
     }
 
     /// Reads and parses conversation files, on several threads when many.
@@ -262,7 +391,13 @@ impl Loader {
 
     /// Reads the complete lines appended to a log since the last poll, a
     /// chunk at a time, into the index.
-    fn read_log(&mut self, path: &Path, index: &RwLock<Index>, added: &mut Vec<u32>) {
+    fn read_log(
+        &mut self,
+        path: &Path,
+        index: &RwLock<Index>,
+        added: &mut Vec<u32>,
+        scored: &mut Vec<Box<str>>,
+    ) {
         let Ok(mut file) = std::fs::File::open(path) else {
             return;
         };
@@ -323,18 +458,26 @@ impl Loader {
             data.extend_from_slice(&chunk[..n]);
             let mut start = 0usize;
             let mut parsed = Vec::new();
+            let mut scores = Vec::new();
             while let Some(nl) = memchr::memchr(b'\n', &data[start..]) {
                 let line = &data[start..start + nl];
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 state.line += 1;
                 if !line.iter().all(u8::is_ascii_whitespace) {
                     let offset = state.offset + start as u64;
-                    let result = if line.len() > MAX_LINE {
-                        Err(format!("a line of {} bytes (over {MAX_LINE})", line.len()))
+                    let score = (line.len() <= MAX_LINE)
+                        .then(|| super::scores::parse_line(line))
+                        .flatten();
+                    if let Some(score) = score {
+                        scores.push(score);
                     } else {
-                        Meta::parse(line)
-                    };
-                    parsed.push((state.line, offset, line.len() as u32, result));
+                        let result = if line.len() > MAX_LINE {
+                            Err(format!("a line of {} bytes (over {MAX_LINE})", line.len()))
+                        } else {
+                            Meta::parse(line)
+                        };
+                        parsed.push((state.line, offset, line.len() as u32, result));
+                    }
                 }
                 start += nl + 1;
             }
@@ -366,7 +509,7 @@ impl Loader {
                     }
                 }
             }
-            if parsed.is_empty() {
+            if parsed.is_empty() && scores.is_empty() {
                 continue;
             }
             let file_id = state.id;
@@ -382,6 +525,16 @@ impl Loader {
                         added.extend(guard.add(meta, body));
                     }
                     Err(reason) => guard.skip(format!("{}:{line_no}", path.display()), reason),
+                }
+            }
+            for score in scores {
+                let rid: Box<str> = score.request_id.as_str().into();
+                let known = guard.log_scores.entry(rid.clone()).or_default();
+                // A log read again from its start (truncated) holds the
+                // same lines again.
+                if !known.contains(&score) {
+                    known.push(score);
+                    scored.push(rid);
                 }
             }
         }

@@ -7,6 +7,7 @@
 //! - [`index`]: the in-memory metadata index;
 //! - [`query`]: the filters in the URL;
 //! - [`list`], [`trace`], [`call`], [`chat`], [`session`], [`stats`]: the views;
+//! - [`scores`]: the scores beside conversations and in logs, per call;
 //! - [`search`]: the text search over the bodies;
 //! - [`live`]: polling the inputs and the server-sent events;
 //! - [`guard`]: the `Host` check and the access token;
@@ -22,6 +23,7 @@ pub mod live;
 pub mod load;
 pub mod query;
 pub mod routes;
+pub mod scores;
 pub mod search;
 pub mod session;
 pub mod stats;
@@ -77,8 +79,8 @@ pub struct App {
     pub index: RwLock<Index>,
     /// The inputs, polled for new calls.
     pub loader: Mutex<load::Loader>,
-    /// New calls, by entry id.
-    pub live: tokio::sync::broadcast::Sender<u32>,
+    /// New calls and calls newly scored, by entry id.
+    pub live: tokio::sync::broadcast::Sender<live::Change>,
     /// Text searches.
     pub search: search::Searcher,
     /// The `Host` check and the token.

@@ -333,7 +333,9 @@ async fn export_as(app: std::sync::Arc<App>, query: Query, name: &str) -> Respon
 
 async fn events(State(app): Shared, RawQuery(raw): RawQuery) -> Response {
     let query = Query::parse(raw.as_deref());
-    super::live::events(app, query).into_response()
+    let scored = form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
+        .any(|(k, v)| k == "scores" && v == "1");
+    super::live::events(app, query, scored).into_response()
 }
 
 async fn export(State(app): Shared, RawQuery(raw): RawQuery) -> Response {

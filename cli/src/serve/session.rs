@@ -62,7 +62,7 @@ pub fn render(index: &Index, session_id: &str, ids: &[u32], page: usize) -> Stri
         let _ = write!(
             b,
             "<article class=\"turn{}\" data-href=\"{href}\" data-id=\"{}\">\
-             <div class=\"turn-head\"><a href=\"{href}\">{}</a> · {} · {} · {} tokens · {} · {}</div>",
+             <div class=\"turn-head\"><a href=\"{href}\">{}</a> · {} · {} · {} tokens · {} · {}{}</div>",
             if e.failed() { " failed" } else { "" },
             esc(&e.request_id),
             esc(s.name(e.name)),
@@ -73,7 +73,8 @@ pub fn render(index: &Index, session_id: &str, ids: &[u32], page: usize) -> Stri
             match e.error_class(s) {
                 Some(c) => format!("<span class=\"badge err\">{}</span>", esc(c)),
                 None => "<span class=\"badge ok\">ok</span>".to_owned(),
-            }
+            },
+            super::scores::span(index, e)
         );
         let loaded = call::load(index, e);
         match &loaded.record {

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use crate::stats::aggregate::{
-    rank, Bucket, ByTime, Cost, ErrorType, Errors, Group, Latency, Report, TimeBucket, Tokens,
+    rank, Bucket, ByTime, Cost, ErrorType, Errors, Group, Latency, Report, ScoreGroup, TimeBucket,
+    Tokens,
 };
 
 use super::html::{self, esc};
@@ -199,8 +200,108 @@ pub fn report(index: &Index, ids: &[u32], by: Option<Bucket>, inputs: Vec<String
         by_model: groups(models),
         by_function: groups(functions),
         by_time,
-        scores: Vec::new(),
+        scores: score_sums(index, ids)
+            .into_iter()
+            .map(|((name, model), s)| ScoreGroup {
+                name,
+                model,
+                count: s.count,
+                mean: s.mean(),
+            })
+            .collect(),
     }
+}
+
+/// One score name's sums for one model.
+#[derive(Default, Clone, Copy)]
+struct ScoreSums {
+    count: u64,
+    numbers: u64,
+    sum: f64,
+}
+
+impl ScoreSums {
+    /// The mean of the numeric scores (yes/no as 1/0); none for labels only.
+    fn mean(&self) -> Option<f64> {
+        (self.numbers > 0).then(|| self.sum / self.numbers as f64)
+    }
+}
+
+/// The scores of these calls per (name, model), as `llm-traced stats`
+/// groups them: the model the score line names, else the call's.
+fn score_sums(index: &Index, ids: &[u32]) -> BTreeMap<(String, String), ScoreSums> {
+    let mut groups: BTreeMap<(String, String), ScoreSums> = BTreeMap::new();
+    for &id in ids {
+        let e = index.entry(id);
+        if !index.has_scores(&e.request_id) {
+            continue;
+        }
+        let call_model = e.model().map(|m| index.syms.name(m));
+        for s in index.scores(&e.request_id) {
+            let model = s
+                .model
+                .as_deref()
+                .or(call_model)
+                .unwrap_or("(none)")
+                .to_owned();
+            let sums = groups.entry((s.name, model)).or_default();
+            sums.count += 1;
+            if let Some(x) = s.value.filter(|x| x.is_finite()) {
+                sums.numbers += 1;
+                sums.sum += x;
+            }
+        }
+    }
+    groups
+}
+
+/// The stats page's scores table: per name over every model, then per
+/// model when there are several.
+fn scores_table(b: &mut String, sums: &BTreeMap<(String, String), ScoreSums>) {
+    if sums.is_empty() {
+        return;
+    }
+    b.push_str(
+        "<h2>Scores</h2><table class=\"small-table\" id=\"scores\"><tr><th>score</th>\
+         <th>model</th><th class=\"num\">count</th><th class=\"num\">mean</th></tr>",
+    );
+    let mean = |s: &ScoreSums| {
+        s.mean()
+            .map_or_else(|| "–".to_owned(), |m| format!("{m:.3}"))
+    };
+    let mut by_name: BTreeMap<&str, Vec<(&str, &ScoreSums)>> = BTreeMap::new();
+    for ((name, model), s) in sums {
+        by_name.entry(name).or_default().push((model, s));
+    }
+    for (name, models) in by_name {
+        let all = models
+            .iter()
+            .fold(ScoreSums::default(), |a, (_, s)| ScoreSums {
+                count: a.count + s.count,
+                numbers: a.numbers + s.numbers,
+                sum: a.sum + s.sum,
+            });
+        let _ = write!(
+            b,
+            "<tr class=\"score-name\"><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(name),
+            esc(if models.len() > 1 { "all models" } else { models[0].0 }),
+            html::count(all.count),
+            mean(&all),
+        );
+        if models.len() > 1 {
+            for (model, s) in models {
+                let _ = write!(
+                    b,
+                    "<tr class=\"score-model\"><td></td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                    esc(model),
+                    html::count(s.count),
+                    mean(s),
+                );
+            }
+        }
+    }
+    b.push_str("</table>");
 }
 
 fn millis(unit: Bucket) -> i64 {
@@ -332,6 +433,7 @@ pub fn render(index: &Index, query: &Query, ids: &[u32]) -> String {
         }
         b.push_str("</table>");
     }
+    scores_table(&mut b, &score_sums(index, ids));
     b
 }
 

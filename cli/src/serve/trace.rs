@@ -122,7 +122,7 @@ pub fn render(index: &Index, trace_id: &str, ids: &[u32], selected: Option<u32>)
         let _ = write!(
             b,
             "<tr class=\"{class}\" data-href=\"{href}\" data-id=\"{}\">\
-             <td class=\"tree d{}\"><a href=\"{href}\">{}</a> <span class=\"kind\">{}</span></td>\
+             <td class=\"tree d{}\"><a href=\"{href}\">{}</a> <span class=\"kind\">{}</span>{}</td>\
              <td>{}</td><td class=\"num\">{}</td><td>{}</td>\
              <td class=\"timeline\"><svg viewBox=\"0 0 1000 14\" preserveAspectRatio=\"none\" role=\"img\">\
              <title>{} · starts at +{} · {}</title>\
@@ -131,6 +131,7 @@ pub fn render(index: &Index, trace_id: &str, ids: &[u32], selected: Option<u32>)
             depth.min(&15),
             esc(s.name(e.name)),
             esc(s.name(e.kind)),
+            super::scores::span(index, e),
             esc(e.model().map_or("–", |m| s.name(m))),
             html::duration(e.latency_ms),
             match e.error_class(s) {

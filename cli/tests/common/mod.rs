@@ -71,10 +71,15 @@ pub fn write_log(path: &Path, records: &[CallRecord]) {
     std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 }
 
-/// Writes a saved conversation (pretty JSON, as the runtime does).
+/// Writes a saved conversation (pretty JSON, as the runtime does: to a
+/// hidden file renamed into place, so that a viewer polling the directory
+/// never reads half of it).
 pub fn write_conversation(dir: &Path, record: &CallRecord) -> PathBuf {
-    let path = dir.join(llm_traced_runtime::conversation_file_name(record));
-    std::fs::write(&path, record.to_json_pretty()).unwrap_or_else(|e| panic!("{e}"));
+    let name = llm_traced_runtime::conversation_file_name(record);
+    let path = dir.join(&name);
+    let temp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&temp, record.to_json_pretty()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::rename(&temp, &path).unwrap_or_else(|e| panic!("{e}"));
     path
 }
 

@@ -143,6 +143,16 @@
         show(tr);
       }
     });
+    // A call whose scores changed: its row again, if it is shown.
+    source.addEventListener("scores", function (ev) {
+      var t = document.createElement("template");
+      t.innerHTML = ev.data;
+      var tr = t.content.firstElementChild;
+      if (!tr) return;
+      var id = tr.dataset.id;
+      var old = body.querySelector('tr[data-id="' + (window.CSS && CSS.escape ? CSS.escape(id) : id) + '"]');
+      if (old) old.replaceWith(tr);
+    });
     source.addEventListener("reload", function () {
       if (state) state.textContent = "many new calls: reload to see them all";
     });
