@@ -210,6 +210,18 @@ pub fn run(args: &ServeArgs) -> Result<Outcome, Failure> {
                 );
             }
         }
+        // Listen for Ctrl-C before the URL shows: a signal sent as soon as
+        // it shows must stop the server, not kill it.
+        #[cfg(unix)]
+        let mut interrupt =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+                .map_err(|e| Failure::Input(format!("cannot listen for Ctrl-C: {e}")))?;
+        let stopped = async move {
+            #[cfg(unix)]
+            interrupt.recv().await;
+            #[cfg(not(unix))]
+            let _ = tokio::signal::ctrl_c().await;
+        };
         eprintln!("llm-traced serve: {url}");
         if args.open {
             open_browser(&url);
@@ -220,7 +232,7 @@ pub fn run(args: &ServeArgs) -> Result<Outcome, Failure> {
             served = std::future::IntoFuture::into_future(axum::serve(listener, routes::router(app))) => {
                 served.map_err(|e| Failure::Input(format!("the server failed: {e}")))?;
             }
-            _ = tokio::signal::ctrl_c() => eprintln!("llm-traced serve: stopped"),
+            () = stopped => eprintln!("llm-traced serve: stopped"),
         }
         Ok(Outcome::Clean)
     });

@@ -225,6 +225,8 @@ pub struct CallState {
     /// Whether some output shows the response's content (the audit log
     /// only hashes it).
     keeps_response: bool,
+    /// The exported OpenTelemetry span, when a layer exports the call.
+    exported: Option<outputs::otel::Exported>,
     finished: bool,
 }
 
@@ -315,6 +317,7 @@ impl CallState {
             wants_parameters: cfg!(feature = "otel") && !span_disabled,
             wants_response,
             keeps_response,
+            exported: None,
             finished: false,
         })
     }
@@ -338,6 +341,7 @@ impl CallState {
                 context: &mut state.context,
                 parent_span_id: &mut state.parent_span_id,
                 remote_flags: state.remote_flags,
+                exported: &mut state.exported,
             })
         }));
     }
@@ -580,6 +584,7 @@ impl CallState {
                 config,
                 audit: self.site.audit,
                 chunk_gaps: &chunk_gaps,
+                exported: self.exported.as_ref(),
             },
             record,
             self.keeps_response,

@@ -7,7 +7,7 @@
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use serde_json::{Map, Value as Json};
 
-use crate::record::CallRecord;
+use crate::record::{CallRecord, Text};
 
 use super::Content;
 
@@ -18,23 +18,27 @@ pub(crate) fn of(record: &CallRecord, content: Content) -> Vec<KeyValue> {
     let s = |out: &mut Vec<KeyValue>, key: &'static str, value: &str| {
         out.push(KeyValue::new(key, value.to_owned()));
     };
-    s(&mut out, "gen_ai.operation.name", &record.operation);
+    // The names known at compile time are borrowed, not copied.
+    let t = |out: &mut Vec<KeyValue>, key: &'static str, value: &Text| {
+        out.push(KeyValue::new(key, text(value)));
+    };
+    t(&mut out, "gen_ai.operation.name", &record.operation);
     match &*record.kind {
         "tool" => {
-            s(&mut out, "gen_ai.tool.name", &record.name);
-            s(&mut out, "gen_ai.tool.type", "function");
+            t(&mut out, "gen_ai.tool.name", &record.name);
+            out.push(KeyValue::new("gen_ai.tool.type", "function"));
             if let Some(id) = &record.tool_call_id {
                 s(&mut out, "gen_ai.tool.call.id", id);
             }
             if let Some(description) = &record.tool_description {
-                s(&mut out, "gen_ai.tool.description", description);
+                t(&mut out, "gen_ai.tool.description", description);
             }
         }
-        "agent" => s(&mut out, "gen_ai.agent.name", &record.name),
+        "agent" => t(&mut out, "gen_ai.agent.name", &record.name),
         _ => {}
     }
     if let Some(provider) = &record.provider {
-        s(&mut out, "gen_ai.provider.name", provider);
+        t(&mut out, "gen_ai.provider.name", provider);
     }
     if let Some(model) = &record.request_model {
         s(&mut out, "gen_ai.request.model", model);
@@ -105,7 +109,7 @@ pub(crate) fn of(record: &CallRecord, content: Content) -> Vec<KeyValue> {
     if let Some(session) = &record.session_id {
         s(&mut out, "gen_ai.conversation.id", session);
     }
-    s(&mut out, "code.function.name", &record.function);
+    t(&mut out, "code.function.name", &record.function);
     s(&mut out, "llm_traced.request_id", &record.request_id);
     if let Some(id) = &record.http_request_id {
         s(&mut out, "llm_traced.http_request_id", id);
@@ -123,10 +127,18 @@ pub(crate) fn of(record: &CallRecord, content: Content) -> Vec<KeyValue> {
         out.push(KeyValue::new("llm_traced.cost_usd", cost));
     }
     if record.level != "info" {
-        s(&mut out, "llm_traced.level", &record.level);
+        t(&mut out, "llm_traced.level", &record.level);
     }
     content_attributes(&mut out, record, request, content);
     out
+}
+
+/// A string value, borrowed when it is `'static`.
+pub(crate) fn text(value: &Text) -> Value {
+    Value::String(match value {
+        std::borrow::Cow::Borrowed(s) => StringValue::from(*s),
+        std::borrow::Cow::Owned(s) => StringValue::from(s.clone()),
+    })
 }
 
 fn strings(items: impl Iterator<Item = String>) -> Value {

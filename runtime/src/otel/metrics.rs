@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{OnceLock, RwLock};
 
 use opentelemetry::metrics::{BoundHistogram, Histogram, MeterProvider};
-use opentelemetry::{KeyValue, StringValue, Value};
+use opentelemetry::{KeyValue, Value};
 use rustc_hash::FxHashMap;
 
+use super::attributes::text;
 use crate::record::CallRecord;
 
 struct Instruments {
@@ -185,20 +186,13 @@ fn measure(record: &CallRecord, chunk_gaps: &[f32], mut to: impl FnMut(Which, Va
 /// The attributes every histogram of a call shares. Static names are
 /// borrowed, not copied.
 fn base_attributes(record: &CallRecord) -> Vec<KeyValue> {
-    let text = |t: &crate::record::Text| match t {
-        std::borrow::Cow::Borrowed(s) => StringValue::from(*s),
-        std::borrow::Cow::Owned(s) => StringValue::from(s.clone()),
-    };
     let mut attributes = Vec::with_capacity(8);
     attributes.push(KeyValue::new(
         "gen_ai.operation.name",
-        Value::String(text(&record.operation)),
+        text(&record.operation),
     ));
     if let Some(provider) = &record.provider {
-        attributes.push(KeyValue::new(
-            "gen_ai.provider.name",
-            Value::String(text(provider)),
-        ));
+        attributes.push(KeyValue::new("gen_ai.provider.name", text(provider)));
     }
     if let Some(model) = &record.request_model {
         attributes.push(KeyValue::new("gen_ai.request.model", model.clone()));

@@ -19,6 +19,8 @@ pub(crate) struct Ids {
     /// The span's parent as exported, which may be a span of the
     /// application's own (a request span, an `#[instrument]`ed function).
     pub(crate) parent_span_id: Option<SpanId>,
+    /// The OpenTelemetry context holding the started span.
+    pub(crate) cx: opentelemetry::Context,
 }
 
 /// Starts the call's OpenTelemetry span (its name is recorded by now) and
@@ -46,24 +48,16 @@ pub(crate) fn start(span: &Span, parent: Option<(TraceId, SpanId, Option<u8>)>) 
         trace_id: TraceId(ids.trace_id().to_bytes()),
         span_id: SpanId(ids.span_id().to_bytes()),
         parent_span_id,
+        cx,
     })
 }
 
-/// Puts the finished call on its OpenTelemetry span, all attributes at once,
-/// and the error status. Returns `false` when no OpenTelemetry layer
-/// exports the span: then the `tracing` fields say it all.
-pub(crate) fn finish(span: &Span, record: &CallRecord, content: super::Content) -> bool {
-    if span.is_disabled() {
-        return false;
-    }
-    let cx = span.context();
+/// Puts the finished call on its OpenTelemetry span (in `cx`, from
+/// [`start`]), all attributes at once, and the error status.
+pub(crate) fn finish(cx: &opentelemetry::Context, record: &CallRecord, content: super::Content) {
     let otel_span = cx.span();
-    if !otel_span.span_context().is_valid() {
-        return false;
-    }
     otel_span.set_attributes(super::attributes::of(record, content));
     if let Some(error) = &record.error {
         otel_span.set_status(Status::error(error.message.clone()));
     }
-    true
 }

@@ -71,7 +71,7 @@ impl Output for Event {
     }
 
     fn on_end(&self, call: &Ended<'_>, record: &CallRecord) {
-        let exported = super::otel::finish_span(call.span, record);
+        let exported = super::otel::finish_span(call.exported, record);
         emit(call.span, record, exported);
         crate::score::after_call(record, call.config);
     }

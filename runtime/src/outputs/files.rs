@@ -46,6 +46,7 @@ impl Job for Files {
                 config: Some(config),
                 audit: false,
                 chunk_gaps: &[],
+                exported: None,
             };
             for output in WRITTEN {
                 output.on_end(&call, &record);

@@ -63,6 +63,10 @@ pub(crate) struct Started<'a> {
     /// The trace flags of a remote parent (a `traceparent`).
     #[cfg_attr(not(feature = "otel"), allow(dead_code))]
     pub(crate) remote_flags: Option<u8>,
+    /// Set when an OpenTelemetry layer exports the call's span: the span,
+    /// kept for its end.
+    #[cfg_attr(not(feature = "otel"), allow(dead_code))]
+    pub(crate) exported: &'a mut Option<otel::Exported>,
 }
 
 /// What every output sees of a call when it ends, beside its record.
@@ -77,6 +81,8 @@ pub(crate) struct Ended<'a> {
     /// (see `ChunkClock`); empty otherwise.
     #[cfg_attr(not(feature = "otel"), allow(dead_code))]
     pub(crate) chunk_gaps: &'a [f32],
+    /// The exported OpenTelemetry span, when there is one.
+    pub(crate) exported: Option<&'a otel::Exported>,
 }
 
 /// One output.

@@ -6,13 +6,19 @@
 //! subscribers), and this output records the GenAI metrics. Without the
 //! feature, or with no layer listening, nothing.
 
-use tracing::Span;
-
 use super::{Ended, Output, Started};
 use crate::record::CallRecord;
 
 /// The GenAI metrics.
 pub(crate) struct Otel;
+
+/// A call's exported OpenTelemetry span, from its start to its end (its
+/// context, so that the end need not look it up again through the layer).
+#[derive(Debug)]
+pub(crate) struct Exported {
+    #[cfg(feature = "otel")]
+    pub(crate) cx: opentelemetry::Context,
+}
 
 impl Output for Otel {
     fn on_end(&self, _call: &Ended<'_>, _record: &CallRecord) {
@@ -32,6 +38,7 @@ pub(crate) fn adopt_ids(_call: &mut Started<'_>) -> bool {
         if let Some(ids) = crate::otel::span::start(_call.span, parent) {
             *_call.context = _call.context.child(ids.trace_id, ids.span_id);
             *_call.parent_span_id = ids.parent_span_id;
+            *_call.exported = Some(Exported { cx: ids.cx });
             return true;
         }
     }
@@ -40,11 +47,11 @@ pub(crate) fn adopt_ids(_call: &mut Started<'_>) -> bool {
 
 /// Puts the finished call on its OpenTelemetry span; `false` when no
 /// OpenTelemetry layer exports it (the `tracing` fields then carry it).
-pub(crate) fn finish_span(_span: &Span, _record: &CallRecord) -> bool {
+pub(crate) fn finish_span(_exported: Option<&Exported>, _record: &CallRecord) -> bool {
     #[cfg(feature = "otel")]
-    {
-        crate::otel::span::finish(_span, _record, crate::otel::Content::current())
+    if let Some(exported) = _exported {
+        crate::otel::span::finish(&exported.cx, _record, crate::otel::Content::current());
+        return true;
     }
-    #[cfg(not(feature = "otel"))]
     false
 }
