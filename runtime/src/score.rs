@@ -21,7 +21,7 @@
 //!   call's request id, function and model, which `llm-traced stats` reads;
 //! - a line in `<conversation>.scores.jsonl` beside the saved conversation
 //!   (`LLM_SAVE_CONVERSATIONS`), appended under a file lock, which
-//!   `llm-traced show` and `ls` merge;
+//!   `llm-traced show`, `ls` and `serve` merge;
 //! - with the `otel` feature and [`otel`](crate::otel) set up, a
 //!   `gen_ai.evaluation.result` event: an OpenTelemetry log record in the
 //!   call's trace and span.
