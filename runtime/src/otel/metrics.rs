@@ -350,11 +350,16 @@ impl Instruments {
             return false;
         };
         let count: usize = series.values().map(Vec::len).sum();
+        let known = series
+            .get(&hash)
+            .is_some_and(|list| list.iter().any(|s| s.key() == key));
+        // Checked before taking an entry: a series left out must not leave
+        // an empty slot behind (the map would grow with every one).
+        if !known && count >= MAX_SERIES {
+            return false;
+        }
         let list = series.entry(hash).or_default();
-        if !list.iter().any(|s| s.key() == key) {
-            if count >= MAX_SERIES {
-                return false;
-            }
+        if !known {
             list.push(Series::new(&key));
         }
         let Some(s) = list.iter().find(|s| s.key() == key) else {
@@ -362,5 +367,395 @@ impl Instruments {
         };
         s.record(self, record, chunk_gaps);
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! What an exporter receives: every test installs a provider whose
+    //! reader exports to [`Collect`], records calls, flushes and looks at
+    //! the data points.
+
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex, MutexGuard};
+
+    use opentelemetry::InstrumentationScope;
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+    use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+    use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+    use serde_json::{json, Value as Json};
+
+    const DURATION: &str = "gen_ai.client.operation.duration";
+    const TOKENS: &str = "gen_ai.client.token.usage";
+    const FIRST_CHUNK: &str = "gen_ai.client.operation.time_to_first_chunk";
+    const PER_CHUNK: &str = "gen_ai.client.operation.time_per_output_chunk";
+
+    /// [`INSTRUMENTS`] is one for the process: one test at a time, and
+    /// nothing left installed after it (even when it fails).
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    struct Serial {
+        _guard: MutexGuard<'static, ()>,
+    }
+
+    fn serial() -> Serial {
+        Serial {
+            _guard: SERIAL.lock().unwrap_or_else(|e| e.into_inner()),
+        }
+    }
+
+    impl Drop for Serial {
+        fn drop(&mut self) {
+            uninstall();
+        }
+    }
+
+    /// One histogram data point as exported.
+    #[derive(Debug, Clone)]
+    struct Point {
+        metric: String,
+        attributes: BTreeMap<String, String>,
+        count: u64,
+        sum: f64,
+    }
+
+    /// A push exporter keeping the points of the last export (cumulative:
+    /// the last export holds everything recorded).
+    #[derive(Clone, Default)]
+    struct Collect(Arc<Mutex<Vec<Point>>>);
+
+    impl PushMetricExporter for Collect {
+        fn export(
+            &self,
+            metrics: &ResourceMetrics,
+        ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+            let mut points = Vec::new();
+            for scope in metrics.scope_metrics() {
+                for metric in scope.metrics() {
+                    let mut push = |attributes: BTreeMap<String, String>, count, sum| {
+                        points.push(Point {
+                            metric: metric.name().to_owned(),
+                            attributes,
+                            count,
+                            sum,
+                        })
+                    };
+                    let attributes = |kvs: &mut dyn Iterator<Item = &KeyValue>| {
+                        kvs.map(|kv| (kv.key.to_string(), kv.value.as_str().into_owned()))
+                            .collect::<BTreeMap<_, _>>()
+                    };
+                    match metric.data() {
+                        AggregatedMetrics::F64(MetricData::Histogram(h)) => {
+                            for p in h.data_points() {
+                                push(attributes(&mut p.attributes()), p.count(), p.sum());
+                            }
+                        }
+                        AggregatedMetrics::U64(MetricData::Histogram(h)) => {
+                            for p in h.data_points() {
+                                push(attributes(&mut p.attributes()), p.count(), p.sum() as f64);
+                            }
+                        }
+                        _ => panic!("{} is not a histogram", metric.name()),
+                    }
+                }
+            }
+            *self.0.lock().unwrap() = points;
+            std::future::ready(Ok(()))
+        }
+
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+
+        fn shutdown_with_timeout(&self, _: std::time::Duration) -> OTelSdkResult {
+            Ok(())
+        }
+
+        fn temporality(&self) -> Temporality {
+            Temporality::Cumulative
+        }
+    }
+
+    /// An SDK provider exporting to what the returned [`Collect`] holds.
+    fn sdk() -> (SdkMeterProvider, Collect) {
+        let collect = Collect::default();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(collect.clone()).build())
+            .build();
+        (provider, collect)
+    }
+
+    /// Every point exported so far, after a flush.
+    fn exported(provider: &SdkMeterProvider, collect: &Collect) -> Vec<Point> {
+        provider.force_flush().unwrap();
+        collect.0.lock().unwrap().clone()
+    }
+
+    /// A meter provider that is not the SDK's (it delegates to it).
+    struct Wrapped(SdkMeterProvider);
+
+    impl MeterProvider for Wrapped {
+        fn meter_with_scope(&self, scope: InstrumentationScope) -> opentelemetry::metrics::Meter {
+            self.0.meter_with_scope(scope)
+        }
+    }
+
+    /// A finished model call: a chat with openai's gpt-4o through
+    /// api.openai.com:443, answered by `gpt-4o-2024-08-06`, with `extra`
+    /// fields on top.
+    fn call(extra: Json) -> CallRecord {
+        let mut base = json!({
+            "schema": 1, "request_id": "r", "kind": "llm", "name": "ask", "function": "f",
+            "operation": "chat", "provider": "openai", "request_model": "gpt-4o",
+            "response_model": "gpt-4o-2024-08-06",
+            "server_address": "api.openai.com", "server_port": 443,
+            "started_at": "2026-11-27T08:35:16.123Z", "ended_at": "2026-11-27T08:35:16.124Z",
+            "latency_ms": 1.0, "status": "ok",
+        });
+        base.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        serde_json::from_value(base).unwrap()
+    }
+
+    /// The attributes of a call made by [`call`], answered by `model`, and
+    /// `extra`.
+    fn attributes(model: &str, extra: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let mut a: BTreeMap<String, String> = [
+            ("gen_ai.operation.name", "chat"),
+            ("gen_ai.provider.name", "openai"),
+            ("gen_ai.request.model", "gpt-4o"),
+            ("gen_ai.response.model", model),
+            ("server.address", "api.openai.com"),
+            ("server.port", "443"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        a.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        a
+    }
+
+    fn of<'p>(points: &'p [Point], metric: &str) -> Vec<&'p Point> {
+        points.iter().filter(|p| p.metric == metric).collect()
+    }
+
+    /// The one point of `metric` with exactly these attributes.
+    fn point<'p>(
+        points: &'p [Point],
+        metric: &str,
+        attributes: &BTreeMap<String, String>,
+    ) -> &'p Point {
+        let found: Vec<_> = of(points, metric)
+            .into_iter()
+            .filter(|p| &p.attributes == attributes)
+            .collect();
+        assert_eq!(found.len(), 1, "{metric} {attributes:?} in {points:#?}");
+        found[0]
+    }
+
+    fn assert_point(p: &Point, count: u64, sum: f64) {
+        assert_eq!(p.count, count, "{p:?}");
+        assert!((p.sum - sum).abs() < 1e-6, "sum {} != {sum}: {p:?}", p.sum);
+    }
+
+    const MINI: &str = "gpt-4o-mini";
+
+    /// Three unstreamed calls of one series, a streamed one answered by
+    /// another model, a failed one.
+    fn record_scenario() {
+        for (ms, input, output) in [(100.0, 10, 1), (200.0, 20, 2), (300.0, 30, 3)] {
+            record(
+                &call(json!({"latency_ms": ms,
+                             "usage": {"input_tokens": input, "output_tokens": output}})),
+                &[],
+            );
+        }
+        record(
+            &call(json!({"response_model": MINI, "latency_ms": 400.0,
+                         "time_to_first_chunk_ms": 50.0,
+                         "usage": {"input_tokens": 5, "output_tokens": 7}})),
+            &[0.01, 0.02, 0.03],
+        );
+        record(
+            &call(json!({"latency_ms": 500.0, "status": "error",
+                         "error": {"message": "slow down", "type": "rate_limit"}})),
+            &[],
+        );
+        // Steps are no model calls: no metric.
+        record(&call(json!({"kind": "tool", "latency_ms": 9000.0})), &[]);
+    }
+
+    /// What [`record_scenario`] must export, whichever path recorded it.
+    fn check_scenario(points: &[Point]) {
+        let model = "gpt-4o-2024-08-06";
+        // Duration: one point per series, error.type on the failed one only.
+        assert_eq!(of(points, DURATION).len(), 3, "{points:#?}");
+        assert_point(point(points, DURATION, &attributes(model, &[])), 3, 0.6);
+        assert_point(point(points, DURATION, &attributes(MINI, &[])), 1, 0.4);
+        assert_point(
+            point(
+                points,
+                DURATION,
+                &attributes(model, &[("error.type", "rate_limit")]),
+            ),
+            1,
+            0.5,
+        );
+        // Tokens: input and output per series with usage.
+        assert_eq!(of(points, TOKENS).len(), 4, "{points:#?}");
+        let tokens = |model, kind| attributes(model, &[("gen_ai.token.type", kind)]);
+        assert_point(point(points, TOKENS, &tokens(model, "input")), 3, 60.0);
+        assert_point(point(points, TOKENS, &tokens(model, "output")), 3, 6.0);
+        assert_point(point(points, TOKENS, &tokens(MINI, "input")), 1, 5.0);
+        assert_point(point(points, TOKENS, &tokens(MINI, "output")), 1, 7.0);
+        // Chunks: the streamed series only, one per-chunk measurement a gap.
+        assert_eq!(of(points, FIRST_CHUNK).len(), 1, "{points:#?}");
+        assert_point(point(points, FIRST_CHUNK, &attributes(MINI, &[])), 1, 0.05);
+        assert_eq!(of(points, PER_CHUNK).len(), 1, "{points:#?}");
+        assert_point(point(points, PER_CHUNK, &attributes(MINI, &[])), 3, 0.06);
+        assert_eq!(points.len(), 9, "{points:#?}");
+    }
+
+    /// Runs `f` on the installed instruments.
+    fn installed<T>(f: impl FnOnce(&Instruments) -> T) -> T {
+        f(INSTRUMENTS.read().unwrap().as_ref().expect("installed"))
+    }
+
+    fn series_count(instruments: &Instruments) -> usize {
+        instruments
+            .series
+            .read()
+            .unwrap()
+            .values()
+            .map(Vec::len)
+            .sum()
+    }
+
+    #[test]
+    fn sdk_provider_records_through_lazily_bound_series() {
+        let _serial = serial();
+        let (provider, collect) = sdk();
+        install(&provider);
+        assert!(times_chunks());
+        record_scenario();
+        check_scenario(&exported(&provider, &collect));
+        // The SDK's instruments are bound: one series per attribute set,
+        // each histogram bound only once it had a measurement.
+        installed(|i| {
+            assert!(i.binds);
+            let series = i.series.read().unwrap();
+            let all: Vec<&Series> = series.values().flatten().collect();
+            assert_eq!(all.len(), 3);
+            for s in all {
+                let streamed = s.response_model.as_deref() == Some(MINI);
+                let failed = s.error_type.is_some();
+                assert!(s.duration.get().is_some());
+                assert_eq!(s.input_tokens.get().is_some(), !failed);
+                assert_eq!(s.output_tokens.get().is_some(), !failed);
+                assert_eq!(s.first_chunk.get().is_some(), streamed);
+                assert_eq!(s.per_chunk.get().is_some(), streamed);
+            }
+        });
+        // Recording again goes through the same series.
+        record(&call(json!({"latency_ms": 1000.0})), &[]);
+        let points = exported(&provider, &collect);
+        assert_point(
+            point(&points, DURATION, &attributes("gpt-4o-2024-08-06", &[])),
+            4,
+            1.6,
+        );
+        assert_eq!(installed(series_count), 3);
+        assert_eq!(points.len(), 9, "{points:#?}");
+    }
+
+    #[test]
+    fn series_past_the_limit_are_recorded_unbound() {
+        let _serial = serial();
+        let (provider, collect) = sdk();
+        install(&provider);
+        // No usage: the SDK's own cardinality limit (2000) would fold the
+        // 2 × 1100 token series.
+        let models: Vec<String> = (0..MAX_SERIES + 76).map(|i| format!("m{i}")).collect();
+        for round in 1..=2u64 {
+            for model in &models {
+                record(
+                    &call(json!({"response_model": model, "latency_ms": 10.0})),
+                    &[],
+                );
+            }
+            let points = exported(&provider, &collect);
+            let durations = of(&points, DURATION);
+            assert_eq!(durations.len(), models.len());
+            for model in &models {
+                assert_point(
+                    point(&points, DURATION, &attributes(model, &[])),
+                    round,
+                    0.01 * round as f64,
+                );
+            }
+            assert_eq!(points.len(), models.len(), "only durations");
+            // Bound as far as the limit, and no further (not even empty
+            // slots of the series left out).
+            installed(|i| {
+                assert_eq!(series_count(i), MAX_SERIES);
+                assert_eq!(i.series.read().unwrap().len(), MAX_SERIES);
+            });
+        }
+    }
+
+    #[test]
+    fn another_provider_gets_every_measurement_unbound() {
+        let _serial = serial();
+        let (provider, collect) = sdk();
+        install(&Wrapped(provider.clone()));
+        assert!(times_chunks());
+        record_scenario();
+        check_scenario(&exported(&provider, &collect));
+        installed(|i| {
+            assert!(!i.binds);
+            assert_eq!(series_count(i), 0);
+        });
+    }
+
+    #[test]
+    fn reinstalling_sends_later_calls_to_the_new_provider_only() {
+        let _serial = serial();
+        let (first, first_collect) = sdk();
+        install(&first);
+        record(&call(json!({"latency_ms": 100.0})), &[]);
+        let (second, second_collect) = sdk();
+        install(&second);
+        // The same series again: not through what was bound on the first.
+        record(&call(json!({"latency_ms": 200.0})), &[]);
+        record(
+            &call(json!({"response_model": MINI, "latency_ms": 300.0})),
+            &[],
+        );
+        let model = "gpt-4o-2024-08-06";
+
+        let points = exported(&first, &first_collect);
+        assert_eq!(points.len(), 1, "{points:#?}");
+        assert_point(point(&points, DURATION, &attributes(model, &[])), 1, 0.1);
+
+        let points = exported(&second, &second_collect);
+        assert_eq!(points.len(), 2, "{points:#?}");
+        assert_point(point(&points, DURATION, &attributes(model, &[])), 1, 0.2);
+        assert_point(point(&points, DURATION, &attributes(MINI, &[])), 1, 0.3);
+
+        // Uninstalled, nothing is recorded.
+        uninstall();
+        assert!(!times_chunks());
+        record(&call(json!({"latency_ms": 400.0})), &[]);
+        let points = exported(&second, &second_collect);
+        assert_point(point(&points, DURATION, &attributes(model, &[])), 1, 0.2);
+        let points = exported(&first, &first_collect);
+        assert_point(point(&points, DURATION, &attributes(model, &[])), 1, 0.1);
     }
 }
