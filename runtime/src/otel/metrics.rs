@@ -28,6 +28,11 @@ struct Instruments {
     /// call's metric cost; BENCHMARKS.md).
     binds: bool,
     series: RwLock<FxHashMap<u64, Vec<Series>>>,
+    /// Set once [`MAX_SERIES`] series are bound: a call of another series
+    /// then goes unbound without taking the write lock.
+    full: AtomicBool,
+    /// This installation's, for [`uninstall_if`].
+    token: u64,
 }
 
 /// Set by [`install`]; replaced when it is called again (a global meter
@@ -47,6 +52,12 @@ pub(crate) fn times_chunks() -> bool {
 /// meter provider from now on. [`Otel::builder`](super::Otel::builder) calls
 /// it; call it yourself when you build your own provider.
 pub fn install<P: MeterProvider + Any>(provider: &P) {
+    install_token(provider);
+}
+
+/// [`install`], returning the installation's token for [`uninstall_if`].
+pub(crate) fn install_token<P: MeterProvider + Any>(provider: &P) -> u64 {
+    let token = INSTALLS.fetch_add(1, Ordering::Relaxed);
     // A provider of another implementation may not support binding (its
     // bound instruments would drop what they are given): bind only the SDK's.
     let binds = (provider as &dyn Any)
@@ -88,13 +99,32 @@ pub fn install<P: MeterProvider + Any>(provider: &P) {
         per_chunk,
         binds,
         series: RwLock::default(),
+        full: AtomicBool::new(false),
+        token,
     }));
+    token
 }
 
-/// Stops recording (the pipeline that owned the instruments is gone).
+/// Stops recording, whichever installation is in place.
+#[cfg(test)]
 pub(crate) fn uninstall() {
     set(None);
 }
+
+/// Stops recording when the instruments are still installation `token`'s
+/// (its pipeline is shut down; a later pipeline's instruments stay).
+pub(crate) fn uninstall_if(token: u64) {
+    let installed = INSTRUMENTS
+        .read()
+        .map(|slot| slot.as_ref().map(|i| i.token))
+        .unwrap_or_else(|p| p.into_inner().as_ref().map(|i| i.token));
+    if installed == Some(token) {
+        set(None);
+    }
+}
+
+/// Counts installations, for their tokens.
+static INSTALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 fn set(instruments: Option<Instruments>) {
     INSTALLED.store(instruments.is_some(), Ordering::Relaxed);
@@ -346,6 +376,9 @@ impl Instruments {
                 return true;
             }
         }
+        if self.full.load(Ordering::Relaxed) {
+            return false;
+        }
         let Ok(mut series) = self.series.write() else {
             return false;
         };
@@ -356,6 +389,7 @@ impl Instruments {
         // Checked before taking an entry: a series left out must not leave
         // an empty slot behind (the map would grow with every one).
         if !known && count >= MAX_SERIES {
+            self.full.store(true, Ordering::Relaxed);
             return false;
         }
         let list = series.entry(hash).or_default();

@@ -271,7 +271,6 @@ impl OtelBuilder {
                 .with_periodic_exporter(exporter)
                 .with_resource(resource)
                 .build();
-            install_metrics(&provider);
             Some(provider)
         } else {
             None
@@ -281,12 +280,14 @@ impl OtelBuilder {
             .with_resource(self.resource())
             .build();
         let logs_token = logs::install(&logger_provider);
+        let metrics_token = meter_provider.as_ref().map(metrics::install_token);
         Ok(Otel {
             tracer: tracer_provider.tracer(SCOPE),
             tracer_provider,
             meter_provider,
             logger_provider,
             logs_token,
+            metrics_token,
             shut_down: false,
             runtime,
         })
@@ -309,7 +310,9 @@ impl OtelBuilder {
         {
             // The pipeline goes: its metric instruments and logger must not
             // outlive it.
-            metrics::uninstall();
+            if let Some(token) = otel.metrics_token {
+                metrics::uninstall_if(token);
+            }
             logs::uninstall(otel.logs_token);
             return Err(OtelError::Subscriber(e));
         }
@@ -411,6 +414,8 @@ pub struct Otel {
     logger_provider: SdkLoggerProvider,
     /// Which installation of the score logger is this pipeline's.
     logs_token: u64,
+    /// The metric instruments' installation, when metrics are on.
+    metrics_token: Option<u64>,
     shut_down: bool,
     /// gRPC only: the runtime the exporters' connections live on, stopped
     /// after them.
@@ -490,6 +495,9 @@ impl Otel {
         // the program's exit for long.
         let timeout = Duration::from_secs(5);
         logs::uninstall(self.logs_token);
+        if let Some(token) = self.metrics_token {
+            metrics::uninstall_if(token);
+        }
         let spans = self.tracer_provider.shutdown_with_timeout(timeout);
         let scores = self.logger_provider.shutdown_with_timeout(timeout);
         let meters = match &self.meter_provider {
