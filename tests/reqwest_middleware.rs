@@ -4,10 +4,13 @@
 //! Gemini, error bodies with their statuses: `common/standin.rs`). Each test
 //! has its own server, so its records are the ones with its port.
 
+#[path = "common/collect.rs"]
+mod collect;
 mod common;
 #[path = "common/standin.rs"]
 mod standin;
 
+use collect::Collect;
 use common::{everything_on, fixture_text};
 use llm_traced::middleware::LlmTracedMiddleware;
 use llm_traced::{llm_traced, Status};
@@ -268,6 +271,76 @@ async fn failures_and_a_dropped_stream() {
             "server    127.0.0.1:{port} · HTTP 500 · 1 attempt(s)"
         )),
         "{block}"
+    );
+}
+
+/// The end-of-call `tracing` event of a call the middleware recorded names
+/// the server it went to and what HTTP said: 127.0.0.1, the stand-in's port
+/// and 200 for an answer, the status of a refusal, no status where no answer
+/// came.
+#[test]
+fn the_end_of_call_event_names_the_server_and_the_http_status() {
+    everything_on();
+    let port = serve();
+    let closed_port = standin::closed_port();
+    let collect = Collect::default();
+    // The calls run on this thread, where the collector is the subscriber.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(collect.subscriber(), || {
+        runtime.block_on(async {
+            for model in ["event-ok", "rate-limited", "broken"] {
+                // The call ends when its body has been read.
+                send(port, "/v1/chat/completions", chat(model, false))
+                    .await
+                    .bytes()
+                    .await
+                    .unwrap();
+            }
+            chat_refused(closed_port, "event-refused").await;
+        })
+    });
+
+    let events = collect.events.lock().unwrap().clone();
+    let event = |model: &str| {
+        let found: Vec<_> = events
+            .iter()
+            .filter(|(_, _, e)| {
+                e.fields.get("message").map(String::as_str) == Some("llm_request")
+                    && e.fields.get("gen_ai.request.model").map(String::as_str) == Some(model)
+            })
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "one end-of-call event for {model}: {events:#?}"
+        );
+        let (level, parent, seen) = found[0];
+        assert!(parent.is_some(), "the event sits inside the call's span");
+        (level.as_str(), &seen.fields)
+    };
+    let port = port.to_string();
+    for (model, level, status) in [
+        ("event-ok", "INFO", "200"),
+        ("rate-limited", "ERROR", "429"),
+        ("broken", "ERROR", "500"),
+    ] {
+        let (seen_level, f) = event(model);
+        assert_eq!(seen_level, level, "{model}: {f:#?}");
+        assert_eq!(f["server.address"], "127.0.0.1", "{model}: {f:#?}");
+        assert_eq!(f["server.port"], port, "{model}: {f:#?}");
+        assert_eq!(f["http.response.status_code"], status, "{model}: {f:#?}");
+    }
+    let (level, f) = event("event-refused");
+    assert_eq!(level, "ERROR");
+    assert_eq!(f["server.address"], "127.0.0.1", "{f:#?}");
+    assert_eq!(f["server.port"], closed_port.to_string(), "{f:#?}");
+    assert_eq!(f["error.type"], "network", "{f:#?}");
+    assert!(
+        !f.contains_key("http.response.status_code"),
+        "no answer, no status: {f:#?}"
     );
 }
 
