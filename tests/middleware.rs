@@ -1,126 +1,34 @@
 //! `LlmTracedLayer`: a real async-openai client, its whole tower stack
 //! installed with `with_http_service` and no `#[llm_traced]` on the calls,
 //! against an OpenAI-compatible server started on 127.0.0.1 that replays the
-//! recorded payloads and SSE streams of `tests/fixtures`. Each test has its
-//! own server (kept for the whole run), so its records are the ones with its
-//! port.
+//! recorded payloads and SSE streams of `tests/fixtures` (`common/standin.rs`).
+//! Each test has its own server (kept for the whole run), so its records are
+//! the ones with its port.
 
 mod common;
-
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+#[path = "common/standin.rs"]
+mod standin;
 
 use async_openai::config::OpenAIConfig;
 use async_openai::middleware::retry::OpenAIRetryLayer;
 use async_openai::middleware::{HttpRequestFactory, ReqwestService};
 use async_openai::types::chat::{CreateChatCompletionRequest, CreateChatCompletionResponse};
 use async_openai::Client;
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use common::everything_on;
+use common::{everything_on, fixture_text};
 use futures::StreamExt;
 use llm_traced::middleware::LlmTracedLayer;
-use llm_traced::{llm_traced, CallRecord, Status};
+use llm_traced::{llm_traced, Status};
 use serde_json::{json, Value};
+use standin::{by_model, records_for, saved_text, RetryAfter};
 use tower::Service;
 
 /// Shaped like a real project key, so that the scrubber knows it.
 const KEY: &str = "sk-proj-Zm9yVGVzdGluZ09ubHlOb3RBUmVhbEtleTEyMzQ1Njc4OTBhYmNkZWY";
 
-fn fixture_text(path: &str) -> String {
-    std::fs::read_to_string(common::fixtures_dir().join(path)).unwrap()
-}
-
-#[derive(Clone, Default)]
-struct Stand {
-    flaky: Arc<AtomicUsize>,
-}
-
-fn reply(status: u16, content_type: &str, text: String) -> Response {
-    Response::builder()
-        .status(StatusCode::from_u16(status).unwrap())
-        .header(header::CONTENT_TYPE, content_type)
-        .header("retry-after", "0")
-        .body(Body::from(text))
-        .unwrap()
-}
-
-/// The stand-in for the model: the model name picks the recorded answer.
-async fn completions(
-    State(stand): State<Stand>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    let model = body["model"].as_str().unwrap_or("");
-    let stream = body["stream"].as_bool().unwrap_or(false);
-    match (model, stream) {
-        ("rate-limited", _) => reply(429, "application/json", fixture_text("openai_error_429_rate_limit_exceeded_tpm.json")),
-        ("flaky", _) if stand.flaky.fetch_add(1, Ordering::SeqCst) == 0 => reply(
-            500,
-            "application/json",
-            json!({"error": {"message": "The server had an error while processing your request.", "type": "server_error", "param": null, "code": null}}).to_string(),
-        ),
-        ("bad-key", _) => {
-            // Like the real API, the error names the key it was given.
-            let given = headers[header::AUTHORIZATION].to_str().unwrap().trim_start_matches("Bearer ");
-            let text = fixture_text("openai_error_401_invalid_api_key.json").replace("<not-a-r****key>", given);
-            reply(401, "application/json", text)
-        }
-        ("dropped", true) => {
-            // The first events now, the rest never: the client stops reading.
-            let text = fixture_text("raw_sse/openai_chat_stream_include_usage_text.sse");
-            let head: String = text.split_inclusive("\n\n").take(2).collect();
-            let body = futures::stream::once(async move { Ok::<_, std::io::Error>(head) })
-                .chain(futures::stream::once(async {
-                    tokio::time::sleep(Duration::from_secs(30)).await;
-                    Ok(String::new())
-                }));
-            Response::builder()
-                .header(header::CONTENT_TYPE, "text/event-stream")
-                .body(Body::from_stream(body))
-                .unwrap()
-        }
-        ("tools", true) => reply(200, "text/event-stream", fixture_text("raw_sse/openai_chat_stream_include_usage_parallel_tool_calls.sse")),
-        ("tools", false) => reply(200, "application/json", fixture_text("openai_chat_completion_parallel_tool_calls.json")),
-        (_, true) => reply(200, "text/event-stream", fixture_text("raw_sse/openai_chat_stream_include_usage_text.sse")),
-        (_, false) => reply(200, "application/json", fixture_text("openai_chat_completion_text_stop.json")),
-    }
-}
-
-async fn serve() -> u16 {
-    let app = Router::new()
-        .route("/v1/chat/completions", post(completions))
-        .route(
-            "/v1/models",
-            get(|| async { Json(json!({"object": "list", "data": []})) }),
-        )
-        .with_state(Stand::default());
-    serve_forever(app)
-}
-
-/// Serves `app` on 127.0.0.1 from a thread of its own for the rest of the
-/// process, so that no later test's server gets the same port: the records
-/// of a test are those with its port.
-fn serve_forever(app: Router) -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap()
-        })
-    });
-    port
+/// A stand-in of its own: every reply says `retry-after: 0`, so that
+/// async-openai's retry layer retries at once.
+fn serve() -> u16 {
+    standin::serve(RetryAfter::AtOnce)
 }
 
 fn client(port: u16) -> Client<OpenAIConfig> {
@@ -148,47 +56,10 @@ fn request(model: &str, stream: bool) -> CreateChatCompletionRequest {
     serde_json::from_value(body).unwrap()
 }
 
-/// The records of calls to `port`, waiting a little for those that end in
-/// another task (a stream read by async-openai's reader task).
-fn records_for(port: u16, expected: usize) -> Vec<CallRecord> {
-    let h = everything_on();
-    for _ in 0..100 {
-        assert!(llm_traced::flush());
-        let records: Vec<CallRecord> = std::fs::read_dir(&h.dir)
-            .map(|d| {
-                // A file being written has a temporary name until it is
-                // renamed: read only finished ones, and skip one renamed away.
-                d.filter_map(|e| {
-                    let path = e.ok()?.path();
-                    (path.extension()? == "json").then_some(())?;
-                    llm_traced::read_conversation(path).ok()
-                })
-                .collect()
-            })
-            .unwrap_or_default();
-        let mine: Vec<CallRecord> = records
-            .into_iter()
-            .filter(|r| r.server_port == Some(port))
-            .collect();
-        if mine.len() >= expected {
-            return mine;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("fewer than {expected} record(s) for port {port}");
-}
-
-fn by_model<'a>(records: &'a [CallRecord], model: &str) -> &'a CallRecord {
-    records
-        .iter()
-        .find(|r| r.request_model.as_deref() == Some(model))
-        .unwrap_or_else(|| panic!("no record for {model}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_chat_call_is_recorded_whole() {
     everything_on();
-    let port = serve().await;
+    let port = serve();
     let client = client(port);
     let answer = client
         .chat()
@@ -238,7 +109,7 @@ async fn a_plain_chat_call_is_recorded_whole() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_streamed_call_is_read_as_it_passes() {
     everything_on();
-    let port = serve().await;
+    let port = serve();
     let client = client(port);
     let mut stream = client
         .chat()
@@ -291,7 +162,7 @@ async fn a_streamed_call_is_read_as_it_passes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_stream_is_recorded_as_abandoned() {
     everything_on();
-    let port = serve().await;
+    let port = serve();
     let client = client(port);
     let mut stream = client
         .chat()
@@ -311,7 +182,7 @@ async fn a_dropped_stream_is_recorded_as_abandoned() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_carry_attempts_status_and_diagnosis() {
     everything_on();
-    let port = serve().await;
+    let port = serve();
     let client = client(port);
     assert!(client
         .chat()
@@ -355,12 +226,8 @@ async fn failures_carry_attempts_status_and_diagnosis() {
 
     // The key was in a header (never read) and echoed in an error body
     // (scrubbed): no output holds it.
-    assert!(llm_traced::flush());
+    let saved = saved_text();
     let h = everything_on();
-    let saved: String = std::fs::read_dir(&h.dir)
-        .unwrap()
-        .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
-        .collect();
     assert!(saved.contains("\"bad-key\""));
     assert!(
         !saved.contains(KEY) && !saved.contains(&KEY[8..40]),
@@ -375,9 +242,7 @@ async fn failures_carry_attempts_status_and_diagnosis() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_connection_is_a_network_error() {
     everything_on();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
+    let port = standin::closed_port();
     let client = client(port);
     assert!(client
         .chat()
@@ -417,7 +282,7 @@ async fn annotated(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nested_under_a_step_and_folded_into_a_model_call() {
     let h = everything_on();
-    let port = serve().await;
+    let port = serve();
     let client = client(port);
     answer_chain(&client).await.unwrap();
     annotated(&client).await.unwrap();
@@ -450,7 +315,7 @@ async fn nested_under_a_step_and_folded_into_a_model_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_requests_pass_untouched() {
     everything_on();
-    let port = serve().await;
+    let port = serve();
     let mut service = tower::ServiceBuilder::new()
         .layer(LlmTracedLayer::new())
         .service(ReqwestService::new(reqwest::Client::new()));
@@ -473,25 +338,6 @@ async fn other_requests_pass_untouched() {
     let records = records_for(port, 1);
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0].request_model.as_deref(), Some("after-models"));
-}
-
-/// The stand-in for Anthropic, Gemini and the Responses API: the path picks
-/// the provider, `stream` the shape.
-async fn by_path(uri: axum::http::Uri, Json(body): Json<Value>) -> Response {
-    let stream =
-        body["stream"].as_bool().unwrap_or(false) || uri.path().ends_with(":streamGenerateContent");
-    let (content_type, file) = match (uri.path(), stream) {
-        ("/v1/responses", false) => ("application/json", "openai_responses_text.json"),
-        ("/v1/responses", true) => (
-            "text/event-stream",
-            "raw_sse/openai_responses_stream_text.sse",
-        ),
-        ("/v1/messages", false) => ("application/json", "anthropic_message_end_turn.json"),
-        ("/v1/messages", true) => ("text/event-stream", "raw_sse/anthropic_stream_text.sse"),
-        (_, true) => ("text/event-stream", "raw_sse/gemini_stream_text.sse"),
-        (_, false) => return reply(404, "application/json", "{}".into()),
-    };
-    reply(200, content_type, fixture_text(file))
 }
 
 async fn send(port: u16, path: &str, body: Value) -> (u16, bytes::Bytes) {
@@ -518,9 +364,8 @@ async fn send(port: u16, path: &str, body: Value) -> (u16, bytes::Bytes) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_anthropic_and_gemini_by_path() {
-    let h = everything_on();
-    let app = Router::new().fallback(post(by_path));
-    let port = serve_forever(app);
+    everything_on();
+    let port = serve();
 
     let gemini_key = "AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI";
     let calls = [
@@ -620,11 +465,7 @@ async fn responses_anthropic_and_gemini_by_path() {
     );
     assert_eq!(gemini.stream.unwrap().chunks, 3);
 
-    assert!(llm_traced::flush());
-    let saved: String = std::fs::read_dir(&h.dir)
-        .unwrap()
-        .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
-        .collect();
+    let saved = saved_text();
     assert!(
         !saved.contains(gemini_key) && !saved.contains(&KEY[8..40]),
         "a key reached a conversation file"
@@ -633,16 +474,8 @@ async fn responses_anthropic_and_gemini_by_path() {
 
 #[test]
 fn child_audited_layer_call() {
-    if !common::is_child() {
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let port = serve().await;
+    standin::in_audited_child(async {
+        let port = serve();
         let traced = LlmTracedLayer::new().audit(true);
         let service = tower::ServiceBuilder::new()
             .layer(traced)
@@ -661,34 +494,22 @@ fn child_audited_layer_call() {
             .await
             .unwrap();
     });
-    assert!(llm_traced::flush());
 }
 
 #[test]
 fn the_layer_writes_audit_entries_when_asked() {
-    let temp = tempfile::tempdir().unwrap();
-    let path = temp.path().join("audit.jsonl");
-    // Only the audit log is configured: nothing else is switched on.
-    common::run_child(
-        "child_audited_layer_call",
-        &[("LLM_AUDIT_FILE", path.to_str().unwrap())],
-    );
-    let entries = common::json_lines(&path);
-    let actions: Vec<&str> = entries
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    assert_eq!(actions, ["query", "completion"], "{entries:#?}");
+    let log = standin::audit_log_of("child_audited_layer_call");
+    let entries = &log.entries;
+    assert_eq!(log.actions(), ["query", "completion"], "{entries:#?}");
     assert_eq!(entries[1]["details"]["status"], "ok", "{:#?}", entries[1]);
     assert_eq!(
         entries[0]["details"]["request_id"],
         entries[1]["details"]["request_id"]
     );
-    let text = std::fs::read_to_string(&path).unwrap();
     assert!(
-        !text.contains(KEY) && !text.contains("weather"),
+        !log.text.contains(KEY) && !log.text.contains("weather"),
         "hashes, never content or keys"
     );
-    let report = llm_traced::audit::verify_file(&path, None, None).unwrap();
+    let report = llm_traced::audit::verify_file(&log.path, None, None).unwrap();
     assert!(report.is_ok() && report.entries == 2, "{report}");
 }

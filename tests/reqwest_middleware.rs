@@ -1,109 +1,30 @@
 //! `LlmTracedMiddleware`: a real `reqwest_middleware::ClientWithMiddleware`
 //! against a server started on 127.0.0.1 that replays the recorded payloads
 //! and SSE streams of `tests/fixtures` (OpenAI chat and Responses, Anthropic,
-//! Gemini, error bodies with their statuses). Each test has its own server,
-//! so its records are the ones with its port.
+//! Gemini, error bodies with their statuses: `common/standin.rs`). Each test
+//! has its own server, so its records are the ones with its port.
 
+#[path = "common/collect.rs"]
+mod collect;
 mod common;
+#[path = "common/standin.rs"]
+mod standin;
 
-use std::time::Duration;
-
-use axum::body::Body;
-use axum::http::{header, HeaderMap, StatusCode, Uri};
-use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use common::everything_on;
-use futures::StreamExt;
+use collect::Collect;
+use common::{everything_on, fixture_text};
 use llm_traced::middleware::LlmTracedMiddleware;
-use llm_traced::{llm_traced, CallRecord, Status};
+use llm_traced::{llm_traced, Status};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use serde_json::{json, Value};
+use standin::{by_model, records_for, saved_text, RetryAfter};
 
 /// Shaped like a real key, so that the scrubber knows it.
 const KEY: &str = "sk-ant-api03-Zm9yVGVzdGluZ09ubHlOb3RBUmVhbEtleTEyMzQ1Njc4OTBhYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODk";
 const GEMINI_KEY: &str = "AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI";
 
-fn fixture_text(path: &str) -> String {
-    std::fs::read_to_string(common::fixtures_dir().join(path)).unwrap()
-}
-
-fn reply(status: u16, content_type: &str, retry_after: Option<&str>, text: String) -> Response {
-    let mut builder = Response::builder()
-        .status(StatusCode::from_u16(status).unwrap())
-        .header(header::CONTENT_TYPE, content_type);
-    if let Some(after) = retry_after {
-        builder = builder.header("retry-after", after);
-    }
-    builder.body(Body::from(text)).unwrap()
-}
-
-/// The stand-in for the models: the path picks the provider, the model name
-/// the recorded answer.
-async fn model(uri: Uri, headers: HeaderMap, Json(body): Json<Value>) -> Response {
-    let model = body["model"].as_str().unwrap_or("");
-    let stream =
-        body["stream"].as_bool().unwrap_or(false) || uri.path().ends_with(":streamGenerateContent");
-    let json = |file: &str| reply(200, "application/json", None, fixture_text(file));
-    let sse = |file: &str| reply(200, "text/event-stream", None, fixture_text(file));
-    match (uri.path(), model, stream) {
-        (_, "rate-limited", _) => reply(429, "application/json", Some("7"), fixture_text("openai_error_429_rate_limit_exceeded_tpm.json")),
-        (_, "broken", _) => reply(500, "application/json", None, json!({"error": {"message": "The server had an error while processing your request.", "type": "server_error", "param": null, "code": null}}).to_string()),
-        (_, "bad-key", _) => {
-            let given = headers["x-api-key"].to_str().unwrap().to_owned();
-            reply(401, "application/json", None, fixture_text("openai_error_401_invalid_api_key.json").replace("<not-a-r****key>", &given))
-        }
-        (_, "dropped", true) => {
-            let text = fixture_text("raw_sse/openai_chat_stream_include_usage_text.sse");
-            let head: String = text.split_inclusive("\n\n").take(2).collect();
-            let body = futures::stream::once(async move { Ok::<_, std::io::Error>(head) }).chain(futures::stream::once(async {
-                tokio::time::sleep(Duration::from_secs(30)).await;
-                Ok(String::new())
-            }));
-            Response::builder().header(header::CONTENT_TYPE, "text/event-stream").body(Body::from_stream(body)).unwrap()
-        }
-        ("/v1/chat/completions", _, false) => json("openai_chat_completion_text_stop.json"),
-        ("/v1/chat/completions", _, true) => sse("raw_sse/openai_chat_stream_include_usage_text.sse"),
-        ("/v1/responses", _, false) => json("openai_responses_text.json"),
-        ("/v1/embeddings", _, false) => json("openai_embeddings.json"),
-        ("/v1/completions", _, false) => json("openai_completion_legacy_length.json"),
-        ("/v1/responses", _, true) => sse("raw_sse/openai_responses_stream_text.sse"),
-        ("/v1/messages", _, false) => json("anthropic_message_end_turn.json"),
-        ("/v1/messages", _, true) => sse("raw_sse/anthropic_stream_text.sse"),
-        (_, _, true) => sse("raw_sse/gemini_stream_text.sse"),
-        _ => reply(404, "application/json", None, "{}".into()),
-    }
-}
-
-async fn serve() -> u16 {
-    let app = Router::new()
-        .route(
-            "/v1/models",
-            get(|| async { Json(json!({"object": "list", "data": []})) }),
-        )
-        .route("/v1/other", post(|| async { "other" }))
-        .fallback(post(model));
-    serve_forever(app)
-}
-
-/// Serves `app` on 127.0.0.1 from a thread of its own for the rest of the
-/// process, so that no later test's server gets the same port: the records
-/// of a test are those with its port.
-fn serve_forever(app: Router) -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap()
-        })
-    });
-    port
+/// A stand-in of its own: a 429 says `retry-after: 7`.
+fn serve() -> u16 {
+    standin::serve(RetryAfter::OnRateLimit)
 }
 
 fn client() -> ClientWithMiddleware {
@@ -128,54 +49,20 @@ fn chat(model: &str, stream: bool) -> Value {
            "messages": [{"role": "user", "content": "What's the weather?"}], "temperature": 0.2, "seed": 7})
 }
 
-/// The records of calls to `port`, waiting a little for those that end later.
-fn records_for(port: u16, expected: usize) -> Vec<CallRecord> {
-    let h = everything_on();
-    for _ in 0..100 {
-        assert!(llm_traced::flush());
-        let records: Vec<CallRecord> = std::fs::read_dir(&h.dir)
-            .map(|d| {
-                // A file being written has a temporary name until it is
-                // renamed: read only finished ones, and skip one renamed away.
-                d.filter_map(|e| {
-                    let path = e.ok()?.path();
-                    (path.extension()? == "json").then_some(())?;
-                    llm_traced::read_conversation(path).ok()
-                })
-                .collect()
-            })
-            .unwrap_or_default();
-        let mine: Vec<CallRecord> = records
-            .into_iter()
-            .filter(|r| r.server_port == Some(port))
-            .collect();
-        if mine.len() >= expected {
-            return mine;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("fewer than {expected} record(s) for port {port}");
-}
-
-fn by_model<'a>(records: &'a [CallRecord], model: &str) -> &'a CallRecord {
-    records
-        .iter()
-        .find(|r| r.request_model.as_deref() == Some(model))
-        .unwrap_or_else(|| panic!("no record for {model}"))
-}
-
-fn saved_text() -> String {
-    assert!(llm_traced::flush());
-    std::fs::read_dir(&everything_on().dir)
-        .unwrap()
-        .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
-        .collect()
+/// A chat call to `port`, where nothing listens: the call fails.
+async fn chat_refused(port: u16, model: &str) {
+    assert!(client()
+        .post(format!("http://127.0.0.1:{port}/v1/chat/completions"))
+        .json(&chat(model, false))
+        .send()
+        .await
+        .is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_provider_whole_and_streamed() {
     everything_on();
-    let port = serve().await;
+    let port = serve();
     let answer: Value = send(port, "/v1/chat/completions", chat("gpt-4o", false))
         .await
         .json()
@@ -271,7 +158,7 @@ async fn every_provider_whole_and_streamed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_requests_pass_untouched() {
     everything_on();
-    let port = serve().await;
+    let port = serve();
     let models: Value = client()
         .get(format!("http://127.0.0.1:{port}/v1/models"))
         .send()
@@ -304,7 +191,7 @@ async fn other_requests_pass_untouched() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_and_a_dropped_stream() {
     let h = everything_on();
-    let port = serve().await;
+    let port = serve();
     assert_eq!(
         send(port, "/v1/chat/completions", chat("rate-limited", false))
             .await
@@ -332,17 +219,8 @@ async fn failures_and_a_dropped_stream() {
     assert!(dropped.chunk().await.unwrap().is_some());
     drop(dropped);
 
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed_port = closed.local_addr().unwrap().port();
-    drop(closed);
-    assert!(client()
-        .post(format!(
-            "http://127.0.0.1:{closed_port}/v1/chat/completions"
-        ))
-        .json(&chat("nobody-home", false))
-        .send()
-        .await
-        .is_err());
+    let closed_port = standin::closed_port();
+    chat_refused(closed_port, "nobody-home").await;
 
     let records = records_for(port, 4);
     let limited = by_model(&records, "rate-limited").error.as_ref().unwrap();
@@ -396,6 +274,76 @@ async fn failures_and_a_dropped_stream() {
     );
 }
 
+/// The end-of-call `tracing` event of a call the middleware recorded names
+/// the server it went to and what HTTP said: 127.0.0.1, the stand-in's port
+/// and 200 for an answer, the status of a refusal, no status where no answer
+/// came.
+#[test]
+fn the_end_of_call_event_names_the_server_and_the_http_status() {
+    everything_on();
+    let port = serve();
+    let closed_port = standin::closed_port();
+    let collect = Collect::default();
+    // The calls run on this thread, where the collector is the subscriber.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(collect.subscriber(), || {
+        runtime.block_on(async {
+            for model in ["event-ok", "rate-limited", "broken"] {
+                // The call ends when its body has been read.
+                send(port, "/v1/chat/completions", chat(model, false))
+                    .await
+                    .bytes()
+                    .await
+                    .unwrap();
+            }
+            chat_refused(closed_port, "event-refused").await;
+        })
+    });
+
+    let events = collect.events.lock().unwrap().clone();
+    let event = |model: &str| {
+        let found: Vec<_> = events
+            .iter()
+            .filter(|(_, _, e)| {
+                e.fields.get("message").map(String::as_str) == Some("llm_request")
+                    && e.fields.get("gen_ai.request.model").map(String::as_str) == Some(model)
+            })
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "one end-of-call event for {model}: {events:#?}"
+        );
+        let (level, parent, seen) = found[0];
+        assert!(parent.is_some(), "the event sits inside the call's span");
+        (level.as_str(), &seen.fields)
+    };
+    let port = port.to_string();
+    for (model, level, status) in [
+        ("event-ok", "INFO", "200"),
+        ("rate-limited", "ERROR", "429"),
+        ("broken", "ERROR", "500"),
+    ] {
+        let (seen_level, f) = event(model);
+        assert_eq!(seen_level, level, "{model}: {f:#?}");
+        assert_eq!(f["server.address"], "127.0.0.1", "{model}: {f:#?}");
+        assert_eq!(f["server.port"], port, "{model}: {f:#?}");
+        assert_eq!(f["http.response.status_code"], status, "{model}: {f:#?}");
+    }
+    let (level, f) = event("event-refused");
+    assert_eq!(level, "ERROR");
+    assert_eq!(f["server.address"], "127.0.0.1", "{f:#?}");
+    assert_eq!(f["server.port"], closed_port.to_string(), "{f:#?}");
+    assert_eq!(f["error.type"], "network", "{f:#?}");
+    assert!(
+        !f.contains_key("http.response.status_code"),
+        "no answer, no status: {f:#?}"
+    );
+}
+
 #[llm_traced(kind = "agent")]
 async fn agent(port: u16) -> Result<(), reqwest_middleware::Error> {
     send(port, "/v1/chat/completions", chat("in-agent", false))
@@ -416,7 +364,7 @@ async fn annotated(port: u16) -> Result<Value, reqwest_middleware::Error> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nested_under_a_step_and_folded_into_a_model_call() {
     let h = everything_on();
-    let port = serve().await;
+    let port = serve();
     agent(port).await.unwrap();
     annotated(port).await.unwrap();
     let records = records_for(port, 2);
@@ -441,7 +389,7 @@ async fn nested_under_a_step_and_folded_into_a_model_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embeddings_and_legacy_completions() {
     everything_on();
-    let port = serve().await;
+    let port = serve();
     send(
         port,
         "/v1/embeddings",
@@ -491,16 +439,8 @@ async fn embeddings_and_legacy_completions() {
 
 #[test]
 fn child_audited_middleware_calls() {
-    if !common::is_child() {
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let port = serve().await;
+    standin::in_audited_child(async {
+        let port = serve();
         let client = ClientBuilder::new(reqwest::Client::new())
             .with(LlmTracedMiddleware::new().audit(true))
             .build();
@@ -518,32 +458,21 @@ fn child_audited_middleware_calls() {
                 .unwrap();
         }
     });
-    assert!(llm_traced::flush());
 }
 
 #[test]
 fn audit_entries_for_middleware_calls_when_asked() {
-    let temp = tempfile::tempdir().unwrap();
-    let path = temp.path().join("audit.jsonl");
-    // Only the audit log is configured: nothing else is switched on.
-    common::run_child(
-        "child_audited_middleware_calls",
-        &[("LLM_AUDIT_FILE", path.to_str().unwrap())],
-    );
-    let entries = common::json_lines(&path);
-    let actions: Vec<&str> = entries
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let log = standin::audit_log_of("child_audited_middleware_calls");
+    let entries = &log.entries;
     assert_eq!(
-        actions,
+        log.actions(),
         ["query", "completion", "query", "completion"],
         "{entries:#?}"
     );
     assert_eq!(entries[1]["details"]["status"], "ok", "{:#?}", entries[1]);
     assert_eq!(entries[3]["details"]["status"], "error");
     assert_eq!(entries[3]["details"]["error_type"], "rate_limit");
-    for entry in &entries {
+    for entry in entries {
         assert_eq!(
             entry["details"]["function"], "POST /chat/completions",
             "{entry}"
@@ -562,11 +491,10 @@ fn audit_entries_for_middleware_calls_when_asked() {
             "{entry}"
         );
     }
-    let text = std::fs::read_to_string(&path).unwrap();
     assert!(
-        !text.contains(KEY) && !text.contains("weather"),
+        !log.text.contains(KEY) && !log.text.contains("weather"),
         "hashes, never content or keys"
     );
-    let report = llm_traced::audit::verify_file(&path, None, None).unwrap();
+    let report = llm_traced::audit::verify_file(&log.path, None, None).unwrap();
     assert!(report.is_ok() && report.entries == 4, "{report}");
 }

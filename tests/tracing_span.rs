@@ -1,71 +1,12 @@
 //! The `tracing` span and event every call produces, with no llm-traced
 //! output switched on: a subscriber alone is enough.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+#[path = "common/collect.rs"]
+mod collect;
 
+use collect::Collect;
 use llm_traced::{llm_traced, Config};
 use serde_json::Value;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Subscriber};
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::Layer;
-
-#[derive(Default, Debug, Clone)]
-struct Seen {
-    name: String,
-    fields: BTreeMap<String, String>,
-}
-
-struct Fields<'a>(&'a mut BTreeMap<String, String>);
-
-impl Visit for Fields<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().to_owned(), format!("{value:?}"));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), value.to_owned());
-    }
-}
-
-/// Level, parent span id, and the event.
-type SeenEvent = (String, Option<u64>, Seen);
-
-#[derive(Clone, Default)]
-struct Collect {
-    spans: Arc<Mutex<BTreeMap<u64, Seen>>>,
-    events: Arc<Mutex<Vec<SeenEvent>>>,
-}
-
-impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Collect {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, _: Context<'_, S>) {
-        let mut seen = Seen {
-            name: attrs.metadata().name().to_owned(),
-            ..Seen::default()
-        };
-        attrs.record(&mut Fields(&mut seen.fields));
-        self.spans.lock().unwrap().insert(id.into_u64(), seen);
-    }
-    fn on_record(&self, id: &Id, values: &Record<'_>, _: Context<'_, S>) {
-        if let Some(seen) = self.spans.lock().unwrap().get_mut(&id.into_u64()) {
-            values.record(&mut Fields(&mut seen.fields));
-        }
-    }
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let mut seen = Seen {
-            name: event.metadata().name().to_owned(),
-            ..Seen::default()
-        };
-        event.record(&mut Fields(&mut seen.fields));
-        let parent = ctx.event_span(event).map(|s| s.id().into_u64());
-        self.events
-            .lock()
-            .unwrap()
-            .push((event.metadata().level().to_string(), parent, seen));
-    }
-}
 
 #[llm_traced(provider = "openai", model = "gpt-4o")]
 async fn traced_ok() -> Value {
@@ -90,8 +31,7 @@ fn traced_tool(call_id: &str, city: &str) -> Result<String, std::io::Error> {
 fn span_and_event_follow_the_genai_conventions() {
     Config::default().install().unwrap();
     let collect = Collect::default();
-    let subscriber = tracing_subscriber::registry().with(collect.clone());
-    tracing::subscriber::with_default(subscriber, || {
+    tracing::subscriber::with_default(collect.subscriber(), || {
         futures::executor::block_on(async {
             traced_ok().await;
             traced_err("claude-sonnet-4-5").await.unwrap_err();

@@ -101,11 +101,15 @@ pub fn fixtures_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
 }
 
+/// A recorded payload from `tests/fixtures`, as it is written.
+pub fn fixture_text(name: &str) -> String {
+    let path = fixtures_dir().join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// A recorded payload from `tests/fixtures`.
 pub fn fixture(name: &str) -> serde_json::Value {
-    let path = fixtures_dir().join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
+    serde_json::from_str(&fixture_text(name)).unwrap()
 }
 
 /// The `data:` payloads of a recorded SSE stream in `tests/fixtures/raw_sse`,
