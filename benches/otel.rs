@@ -7,6 +7,14 @@
 //! cargo bench -p llm-traced-integration --bench otel --features otel
 //! ```
 //!
+//! The calling thread's CPU time per call, no exporter and exported,
+//! alternately (`cpu N`):
+//!
+//! ```sh
+//! BIN=$(ls -t target/release/deps/otel-* | grep -v '\.d$' | head -1)
+//! "$BIN" cpu 200000
+//! ```
+//!
 //! Instruction counts of a model call exported against the same call with
 //! a plain registry (no exporter), under callgrind:
 //!
@@ -32,6 +40,8 @@ use tracing_subscriber::layer::SubscriberExt;
 
 mod shared;
 use shared::*;
+#[path = "thread_cpu.rs"]
+mod thread_cpu;
 
 /// An exporter that drops what it is given.
 #[derive(Debug)]
@@ -85,6 +95,14 @@ fn main() {
         .with_periodic_exporter(Discard)
         .build();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [mode, n, ..] = &args[..] {
+        if mode == "cpu" {
+            llm_traced::otel::install_metrics(&meters);
+            cpu(n.parse().expect("a count"));
+            provider().shutdown().unwrap();
+            return;
+        }
+    }
     if let [mode, variant, n, ..] = &args[..] {
         if mode == "instructions" {
             // No exporter: no metrics either.
@@ -126,6 +144,31 @@ fn instructions(variant: &str, n: u64) {
             tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), call)
         }
         other => panic!("unknown variant {other}"),
+    }
+}
+
+/// `n` calls under a plain registry, then `n` under our layer, alternately
+/// three times, both with the metrics installed: the calling thread's CPU
+/// time per call, which time spent descheduled (the exporter's thread and
+/// other processes share the cores) does not inflate as it does the wall
+/// time.
+fn cpu(n: u64) {
+    let run = || {
+        let start = thread_cpu::now();
+        for _ in 0..n {
+            black_box(poll_once(chat_json(black_box(MESSAGES))));
+        }
+        (thread_cpu::now() - start).as_secs_f64() * 1e6 / n as f64
+    };
+    for _ in 0..3 {
+        let plain = tracing::subscriber::with_default(tracing_subscriber::registry(), run);
+        let layer = llm_traced::otel::layer(provider().tracer("bench"));
+        let exported =
+            tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), run);
+        println!(
+            "calling thread's CPU per call: no exporter {plain:.2} µs, exported {exported:.2} µs, over {:.2} µs",
+            exported - plain
+        );
     }
 }
 
