@@ -93,9 +93,22 @@ fn write(dir: &Path, record: &CallRecord) -> std::io::Result<PathBuf> {
             }
             other => other?,
         };
-        let mut body = serde_json::to_vec_pretty(record).map_err(std::io::Error::other)?;
-        body.push(b'\n');
-        file.write_all(&body)?;
+        // One buffer per writer thread, kept between files: growing a new
+        // one for every file was a tenth of the writer's work (measured).
+        thread_local! {
+            static BODY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        BODY.with_borrow_mut(|body| {
+            body.clear();
+            serde_json::to_writer_pretty(&mut *body, record).map_err(std::io::Error::other)?;
+            body.push(b'\n');
+            file.write_all(body)?;
+            if body.capacity() > 1 << 20 {
+                // Not a megabyte kept for good after one large record.
+                *body = Vec::new();
+            }
+            Ok::<_, std::io::Error>(())
+        })?;
         drop(file);
         std::fs::rename(&temp, &target)
     })();
