@@ -40,6 +40,7 @@ mod text;
 pub use capture::stream;
 
 mod call;
+mod ended;
 mod outputs;
 mod pipeline;
 mod worker;
@@ -150,12 +151,12 @@ pub mod __private {
     pub use crate::call::{
         quiet, run_step, run_stream, run_sync, start, traced, traced_step, traced_stream,
         ArgumentProbe, CallState, Capture, Finish, LlmFinish, RequestProbe, Site, StepFinish,
-        StepOutput, StepProbe, StreamFinish, Traced, ViaOpaqueArgument, ViaOpaqueRequest,
-        ViaSerializeArgument, ViaSerializeRequest, MARKER,
+        StreamFinish, Traced, ViaOpaqueArgument, ViaOpaqueRequest, ViaSerializeArgument,
+        ViaSerializeRequest, MARKER,
     };
     pub use crate::capture::{
-        LlmResponse, Probe, ViaHttpDetails, ViaPlain, ViaPlainStep, ViaResultStep,
-        ViaSerializeResultStep, ViaSerializeStep,
+        LlmResponse, Probe, StepOutput, StepProbe, ViaHttpDetails, ViaPlain, ViaPlainStep,
+        ViaResultStep, ViaSerializeResultStep, ViaSerializeStep,
     };
     pub use std::sync::OnceLock;
     pub use tracing;

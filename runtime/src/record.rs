@@ -377,3 +377,48 @@ pub mod rfc3339_millis {
             .map_err(serde::de::Error::custom)
     }
 }
+
+/// One score as the JSON log and the file beside a conversation hold it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreLine {
+    /// Always `"score"`: what tells these lines from the calls'.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The score's name.
+    pub name: String,
+    /// The number, for numbers and yes/no (1 or 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// The label, for labels and yes/no (`"true"`/`"false"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Why (scrubbed of secrets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Who scored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// When the score was given.
+    #[serde(with = "crate::record::rfc3339_millis")]
+    pub scored_at: DateTime<Utc>,
+    /// The scored call's request id.
+    pub request_id: String,
+    /// The scored call's trace id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// The scored call's span id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
+    /// The scored call's function path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    /// The model that answered (or was asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The provider's response id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_id: Option<String>,
+    /// The scored call's tenant (its log file when the log is split by tenant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+}

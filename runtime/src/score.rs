@@ -33,15 +33,16 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
 
 use crate::config::Config;
 use crate::context::{Context, SpanId};
+use crate::ended::{remember, CallInfo};
 use crate::record::CallRecord;
+pub use crate::record::ScoreLine;
 
 /// A score's value: a number, a label or a yes/no.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,7 +191,7 @@ impl Score {
     /// for the running one.
     pub fn record(self) -> Result<(), ScoreError> {
         if let Some(id) = self.request_id.clone() {
-            let find = || recent().iter().rev().find(|c| c.request_id == id).cloned();
+            let find = || crate::ended::find(&id);
             // A call that has just ended may still be on its way through the
             // record writer, which remembers it.
             let info = find().or_else(|| {
@@ -214,129 +215,10 @@ impl Score {
     }
 }
 
-/// One score as the JSON log and the file beside a conversation hold it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ScoreLine {
-    /// Always `"score"`: what tells these lines from the calls'.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The score's name.
-    pub name: String,
-    /// The number, for numbers and yes/no (1 or 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<f64>,
-    /// The label, for labels and yes/no (`"true"`/`"false"`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    /// Why (scrubbed of secrets).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    /// Who scored.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub author: Option<String>,
-    /// When the score was given.
-    #[serde(with = "crate::record::rfc3339_millis")]
-    pub scored_at: DateTime<Utc>,
-    /// The scored call's request id.
-    pub request_id: String,
-    /// The scored call's trace id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trace_id: Option<String>,
-    /// The scored call's span id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub span_id: Option<String>,
-    /// The scored call's function path.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub function: Option<String>,
-    /// The model that answered (or was asked for).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    /// The provider's response id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub response_id: Option<String>,
-    /// The scored call's tenant (its log file when the log is split by tenant).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tenant_id: Option<String>,
-}
-
-/// What is kept of a call that ended, for scores given later.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct CallInfo {
-    request_id: String,
-    trace_id: Option<String>,
-    span_id: Option<String>,
-    function: Option<String>,
-    model: Option<String>,
-    response_id: Option<String>,
-    tenant_id: Option<String>,
-    /// Where the saved conversation is, when conversations are saved: its
-    /// directory, start and name (the file's path is made only when a
-    /// score is written, not for every call).
-    conversation: Option<(&'static Path, DateTime<Utc>, crate::record::Text)>,
-    /// The configuration the call ran under (where its JSON log is).
-    config: Option<&'static Config>,
-}
-
-impl CallInfo {
-    fn of(record: &CallRecord, config: Option<&'static Config>) -> CallInfo {
-        let conversation = config.filter(|c| c.save_conversations).map(|c| {
-            (
-                c.conversations_dir.as_path(),
-                record.started_at,
-                record.name.clone(),
-            )
-        });
-        CallInfo {
-            request_id: record.request_id.clone(),
-            trace_id: record.trace_id.clone(),
-            span_id: record.span_id.clone(),
-            function: Some(record.function.to_string()),
-            model: record
-                .response_model
-                .clone()
-                .or_else(|| record.request_model.clone()),
-            response_id: record.response_id.clone(),
-            tenant_id: record.tenant_id.clone(),
-            conversation,
-            config,
-        }
-    }
-
-    /// The line a score of this call is written as.
-    fn line(
-        &self,
-        name: &str,
-        value: &ScoreValue,
-        comment: Option<&str>,
-        author: Option<&str>,
-    ) -> ScoreLine {
-        ScoreLine {
-            kind: "score".to_owned(),
-            name: name.to_owned(),
-            value: value.number(),
-            label: value.label(),
-            comment: comment.map(|c| crate::pipeline::scrub_secrets(c).into_owned()),
-            author: author.map(str::to_owned),
-            scored_at: Utc::now(),
-            request_id: self.request_id.clone(),
-            trace_id: self.trace_id.clone(),
-            span_id: self.span_id.clone(),
-            function: self.function.clone(),
-            model: self.model.clone(),
-            response_id: self.response_id.clone(),
-            tenant_id: self.tenant_id.clone(),
-        }
-    }
-}
-
-const MAX_RECENT: usize = 10_000;
 const MAX_PENDING: usize = 1_000;
 
-static RECENT: Mutex<VecDeque<CallInfo>> = Mutex::new(VecDeque::new());
 static PENDING: Mutex<VecDeque<(SpanId, Score)>> = Mutex::new(VecDeque::new());
 static HAS_PENDING: AtomicBool = AtomicBool::new(false);
-/// Set while an OpenTelemetry logs pipeline takes scores.
-pub(crate) static EXPORTERS: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     static LAST: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
@@ -350,10 +232,6 @@ pub fn last_request_id() -> Option<String> {
     LAST.with(|last| last.borrow().clone())
 }
 
-fn recent() -> std::sync::MutexGuard<'static, VecDeque<CallInfo>> {
-    RECENT.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// Called when a call ends, on its thread: notes it as this thread's last
 /// call when a score of it could go somewhere, writes the scores given
 /// during it, and remembers it for later scores when only OpenTelemetry
@@ -361,7 +239,10 @@ fn recent() -> std::sync::MutexGuard<'static, VecDeque<CallInfo>> {
 /// writer instead ([`remember`]), off the caller's thread.
 pub(crate) fn after_call(record: &CallRecord, config: Option<&'static Config>) {
     let to_files = config.is_some_and(|c| c.log_file.is_some() || c.save_conversations);
-    let exported = EXPORTERS.load(Ordering::Relaxed) > 0;
+    #[cfg(feature = "otel")]
+    let exported = crate::otel::logs::takes_scores();
+    #[cfg(not(feature = "otel"))]
+    let exported = false;
     let pending = HAS_PENDING.load(Ordering::Acquire);
     if !to_files && !exported && !pending {
         return;
@@ -397,19 +278,35 @@ pub(crate) fn after_call(record: &CallRecord, config: Option<&'static Config>) {
     }
 }
 
-/// Remembers a call for scores given after it ended (by request id): on the
-/// record writer's thread for calls whose files are written, else at once.
-pub(crate) fn remember(record: &CallRecord, config: Option<&'static Config>) {
-    let info = CallInfo::of(record, config);
-    let mut recent = recent();
-    if recent.len() >= MAX_RECENT {
-        recent.pop_front();
+/// The line a score of this call is written as.
+fn line(
+    info: &CallInfo,
+    name: &str,
+    value: &ScoreValue,
+    comment: Option<&str>,
+    author: Option<&str>,
+) -> ScoreLine {
+    ScoreLine {
+        kind: "score".to_owned(),
+        name: name.to_owned(),
+        value: value.number(),
+        label: value.label(),
+        comment: comment.map(|c| crate::pipeline::scrub_secrets(c).into_owned()),
+        author: author.map(str::to_owned),
+        scored_at: Utc::now(),
+        request_id: info.request_id.clone(),
+        trace_id: info.trace_id.clone(),
+        span_id: info.span_id.clone(),
+        function: info.function.clone(),
+        model: info.model.clone(),
+        response_id: info.response_id.clone(),
+        tenant_id: info.tenant_id.clone(),
     }
-    recent.push_back(info);
 }
 
 fn write(info: &CallInfo, score: &Score) {
-    let line = info.line(
+    let line = line(
+        info,
         &score.name,
         &score.value,
         score.comment.as_deref(),

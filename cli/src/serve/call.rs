@@ -23,7 +23,7 @@ pub struct Loaded {
 
 /// Reads a call's full record (a conversation file, or its log line).
 pub fn load(index: &Index, e: &Entry) -> Loaded {
-    let scores = super::scores::current(index, e);
+    let scores = index.current_scores(e);
     match super::load::read_body(index, &e.body) {
         Ok(text) => {
             let record = CallRecord::from_json(&text)

@@ -311,6 +311,25 @@ impl Index {
         }
     }
 
+    /// A call's scores as they are on disk now: its conversation's scores
+    /// file read again (so that a page never shows a stale list), merged with
+    /// what the index holds from the logs.
+    pub fn current_scores(&self, e: &Entry) -> Vec<ScoreLine> {
+        match &e.body {
+            Body::Conversation(path) => {
+                let file = std::fs::read(llm_traced_runtime::score::scores_path(path))
+                    .map(|bytes| super::scores::parse_text(&bytes))
+                    .unwrap_or_default();
+                let log = self
+                    .log_scores
+                    .get(&*e.request_id)
+                    .map_or(&[][..], Vec::as_slice);
+                super::scores::merge(&file, log)
+            }
+            Body::LogLine { .. } => self.scores(&e.request_id),
+        }
+    }
+
     /// Whether a call has any score.
     pub fn has_scores(&self, request_id: &str) -> bool {
         self.file_scores

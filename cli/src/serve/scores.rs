@@ -25,25 +25,6 @@ pub fn parse_text(text: &[u8]) -> Vec<ScoreLine> {
     text.split(|&b| b == b'\n').filter_map(parse_line).collect()
 }
 
-/// A call's scores as they are on disk now: its conversation's scores
-/// file read again (so that a page never shows a stale list), merged with
-/// what the index holds from the logs.
-pub fn current(index: &super::index::Index, e: &super::index::Entry) -> Vec<ScoreLine> {
-    match &e.body {
-        super::index::Body::Conversation(path) => {
-            let file = std::fs::read(llm_traced_runtime::score::scores_path(path))
-                .map(|bytes| parse_text(&bytes))
-                .unwrap_or_default();
-            let log = index
-                .log_scores
-                .get(&*e.request_id)
-                .map_or(&[][..], Vec::as_slice);
-            merge(&file, log)
-        }
-        super::index::Body::LogLine { .. } => index.scores(&e.request_id),
-    }
-}
-
 /// One call's scores from both sources, each score once (a program that
 /// writes a log and saves conversations writes each score to both), oldest
 /// first.
@@ -86,13 +67,13 @@ pub fn cell(scores: &[ScoreLine]) -> String {
 
 /// A call's compact scores as a span after its name (trace tree, session
 /// turns), from the index; nothing when it has none.
-pub fn span(index: &super::index::Index, e: &super::index::Entry) -> String {
-    if !index.has_scores(&e.request_id) {
+pub fn span(scores: &[ScoreLine]) -> String {
+    if scores.is_empty() {
         return String::new();
     }
     format!(
         " <span class=\"scores-cell\" title=\"scores\">{}</span>",
-        cell(&index.scores(&e.request_id))
+        cell(scores)
     )
 }
 

@@ -74,7 +74,7 @@ pub fn render(index: &Index, session_id: &str, ids: &[u32], page: usize) -> Stri
                 Some(c) => format!("<span class=\"badge err\">{}</span>", esc(c)),
                 None => "<span class=\"badge ok\">ok</span>".to_owned(),
             },
-            super::scores::span(index, e)
+            super::scores::span(&index.scores(&e.request_id))
         );
         let loaded = call::load(index, e);
         match &loaded.record {

@@ -131,7 +131,7 @@ pub fn render(index: &Index, trace_id: &str, ids: &[u32], selected: Option<u32>)
             depth.min(&15),
             esc(s.name(e.name)),
             esc(s.name(e.kind)),
-            super::scores::span(index, e),
+            super::scores::span(&index.scores(&e.request_id)),
             esc(e.model().map_or("–", |m| s.name(m))),
             html::duration(e.latency_ms),
             match e.error_class(s) {

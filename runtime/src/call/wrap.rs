@@ -7,7 +7,8 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::Poll;
 
-use super::{CallState, StepProbe};
+use super::CallState;
+use crate::capture::StepProbe;
 use crate::capture::{Enricher, LlmResponse};
 
 /// How a call's output is read when it ends, and what the wrapper returns.

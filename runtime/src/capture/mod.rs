@@ -355,6 +355,38 @@ fn step_error<E: std::fmt::Display>(e: &E) -> CapturedError {
     }
 }
 
-use crate::call::StepProbe;
-
 use crate::diagnostics::HttpErrorDetails;
+
+/// Reads a step's output: whether it is an error (`Result<_, E: Display>`),
+/// and its value when it is `Serialize` (the `Ok` value of a `Result`).
+pub type StepProbe<O> = fn(&O, &mut StepOutput);
+
+/// What a [`StepProbe`] read of a step's output.
+#[derive(Debug, Default)]
+pub struct StepOutput {
+    /// The error, when the output is an `Err`.
+    pub error: Option<CapturedError>,
+    /// The result, serialised (only when `wants_result`).
+    pub result: Option<Value>,
+    /// Whether some output keeps the result (a tool step's, with response
+    /// content on).
+    pub wants_result: bool,
+}
+
+impl StepOutput {
+    /// Records the step's result, when it is wanted; a result that
+    /// serialises to `null` (`()`, `None`) is left out.
+    pub fn result<T: serde::Serialize + ?Sized>(&mut self, value: &T) {
+        if self.wants_result {
+            self.result = Some(json_value(value, "result")).filter(|v| !v.is_null());
+        }
+    }
+}
+
+/// A value as JSON, through its text as a client would send it (`to_value`
+/// would widen an `f32`); a value that cannot be serialised leaves a note.
+pub(crate) fn json_value<T: serde::Serialize + ?Sized>(value: &T, what: &str) -> Value {
+    serde_json::to_string(value)
+        .and_then(|t| serde_json::from_str::<Value>(&t))
+        .unwrap_or_else(|e| Value::String(format!("<{what} could not be serialised: {e}>")))
+}

@@ -2,7 +2,7 @@
 //! log record, in the scored call's trace and span, through the logs
 //! pipeline [`Otel::builder`](super::Otel::builder) sets up.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 use std::time::SystemTime;
 
@@ -10,7 +10,7 @@ use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _, Seve
 use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
 use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
 
-use crate::score::ScoreLine;
+use crate::record::ScoreLine;
 
 /// The conventions' event name for an evaluation's result.
 pub const EVALUATION_EVENT: &str = "gen_ai.evaluation.result";
@@ -18,6 +18,13 @@ pub const EVALUATION_EVENT: &str = "gen_ai.evaluation.result";
 /// The logger scores go through, and which installation put it there.
 static LOGGER: RwLock<Option<(u64, SdkLogger)>> = RwLock::new(None);
 static INSTALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+/// Whether [`LOGGER`] holds a logger: read at the end of every call.
+static TAKES: AtomicBool = AtomicBool::new(false);
+
+/// Whether scores go out as OpenTelemetry log records now.
+pub(crate) fn takes_scores() -> bool {
+    TAKES.load(Ordering::Relaxed)
+}
 
 /// Sends every score, from now on, as a `gen_ai.evaluation.result` log
 /// record through this logger provider (replacing the one installed
@@ -32,7 +39,7 @@ pub(crate) fn install(provider: &SdkLoggerProvider) -> u64 {
     let token = INSTALLS.fetch_add(1, Ordering::Relaxed);
     let mut slot = LOGGER.write().unwrap_or_else(|p| p.into_inner());
     *slot = Some((token, provider.logger(super::SCOPE)));
-    crate::score::EXPORTERS.store(1, Ordering::Relaxed);
+    TAKES.store(true, Ordering::Relaxed);
     token
 }
 
@@ -42,7 +49,7 @@ pub(crate) fn uninstall(token: u64) {
     let mut slot = LOGGER.write().unwrap_or_else(|p| p.into_inner());
     if slot.as_ref().is_some_and(|(t, _)| *t == token) {
         *slot = None;
-        crate::score::EXPORTERS.store(0, Ordering::Relaxed);
+        TAKES.store(false, Ordering::Relaxed);
     }
 }
 

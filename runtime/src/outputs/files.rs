@@ -51,7 +51,7 @@ impl Job for Files {
             for output in WRITTEN {
                 output.on_end(&call, &record);
             }
-            crate::score::remember(&record, Some(config));
+            crate::ended::remember(&record, Some(config));
         }));
     }
 

@@ -51,7 +51,7 @@ static FILES: Mutex<Option<Writer>> = Mutex::new(None);
 
 /// Writes a score's line (`"type": "score"`) into the log its call went
 /// to, through the same open file, rotation and tenant split, whole.
-pub(crate) fn write_score(config: &'static Config, line: &crate::score::ScoreLine) {
+pub(crate) fn write_score(config: &'static Config, line: &crate::record::ScoreLine) {
     let mut files = FILES.lock().unwrap_or_else(|p| p.into_inner());
     let files = files.get_or_insert_with(|| Writer::new(config));
     let result = serde_json::to_vec(line)
