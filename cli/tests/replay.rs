@@ -203,7 +203,7 @@ fn replays(dir: &Path) -> Vec<CallRecord> {
     files
         .iter()
         .filter_map(|p| llm_traced_runtime::read_conversation(p).ok())
-        .filter(|r| r.metadata.get("replay_of") == Some(&json!(ORIGINAL)))
+        .filter(|r| r.replay_of.as_deref() == Some(ORIGINAL))
         .collect()
 }
 

@@ -222,6 +222,8 @@ struct Inner {
     /// than one of this process's calls: its trace flags.
     remote: Option<u8>,
     request_id: Option<String>,
+    /// The request id of the recorded call the calls here replay.
+    replay_of: Option<String>,
     bound: Bound,
 }
 
@@ -379,6 +381,19 @@ impl Context {
         self.edit(|i| {
             i.bound.metadata.insert(key, value);
         })
+    }
+
+    /// This context with its calls marked as replays of the recorded call
+    /// `request_id` (their records' `replay_of`), as `llm-traced replay`
+    /// runs them.
+    pub fn with_replay_of(&self, request_id: impl Into<String>) -> Context {
+        let request_id = request_id.into();
+        self.edit(|i| i.replay_of = Some(request_id))
+    }
+
+    /// The request id of the recorded call the calls here replay.
+    pub fn replay_of(&self) -> Option<&str> {
+        self.inner.as_ref().and_then(|i| i.replay_of.as_deref())
     }
 
     /// This context with the HTTP request id set.

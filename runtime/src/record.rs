@@ -157,6 +157,10 @@ pub struct CallRecord {
     /// The id of the HTTP request being served (`X-Request-ID`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_request_id: Option<String>,
+    /// The request id of the recorded call this one replays (`llm-traced
+    /// replay`, or [`Context::with_replay_of`](crate::context::Context::with_replay_of)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_of: Option<String>,
     /// `llm` for a model call; `chain`, `agent`, `tool` or `retrieval` for a step.
     #[serde(default = "default_kind")]
     pub kind: Text,

@@ -369,7 +369,7 @@ fn context_of(r: &CallRecord) -> Context {
     if let Some(t) = &r.tenant_id {
         context = context.with_tenant(t.clone());
     }
-    context.with_metadata("replay_of", r.request_id.clone())
+    context.with_replay_of(r.request_id.clone())
 }
 
 fn existing(dir: &Path) -> std::collections::HashSet<PathBuf> {
@@ -391,6 +391,6 @@ fn find_new(
         .rev()
         .filter(|p| !before.contains(p))
         .filter_map(|p| load(&p).ok())
-        .find(|l| l.record.metadata.get("replay_of").and_then(Value::as_str) == Some(original))
+        .find(|l| l.record.replay_of.as_deref() == Some(original))
         .map(|l| (l.path, l.record))
 }

@@ -520,6 +520,7 @@ impl CallState {
             span_id: self.context.span_id().map(|s| s.to_string()),
             parent_span_id: self.parent_span_id.map(|s| s.to_string()),
             http_request_id: self.context.request_id().map(str::to_owned),
+            replay_of: self.context.replay_of().map(str::to_owned),
             kind: Text::Borrowed(self.site.kind),
             user_id: bound.user_id,
             session_id: bound.session_id,

@@ -114,6 +114,9 @@ pub(crate) fn of(record: &CallRecord, content: Content) -> Vec<KeyValue> {
     if let Some(id) = &record.http_request_id {
         s(&mut out, "llm_traced.http_request_id", id);
     }
+    if let Some(id) = &record.replay_of {
+        s(&mut out, "llm_traced.replay_of", id);
+    }
     if let Some(tenant) = &record.tenant_id {
         s(&mut out, "llm_traced.tenant_id", tenant);
     }
