@@ -91,6 +91,16 @@ async fn answer(State(log): State<Log>, request: Request) -> Response {
                 ),
                 (_, false) => (200, false, fixture("openai_chat_completion_text_stop.json")),
             }
+        } else if path == "/v1/responses" {
+            if stream {
+                (
+                    200,
+                    true,
+                    fixture("raw_sse/openai_responses_stream_text.sse"),
+                )
+            } else {
+                (200, false, fixture("openai_responses_text.json"))
+            }
         } else if path == "/v1/messages" {
             if stream {
                 (200, true, fixture("raw_sse/anthropic_stream_text.sse"))
@@ -352,6 +362,63 @@ fn anthropic_plain_and_streamed() {
         Some("Hello there!")
     );
     assert_eq!(r.provider.as_deref(), Some("anthropic"));
+}
+
+/// A Responses-API call (`input`, no `messages`) goes to `/v1/responses`,
+/// plain and streamed; the streamed replay reads the Responses events.
+#[test]
+fn openai_responses_plain_and_streamed() {
+    let (addr, log) = stand_in();
+    let base = format!("http://{addr}/v1");
+    let request = json!({"model": "gpt-4.1", "input": "Tell me a one-sentence story.",
+                         "temperature": 0.3});
+    let responses = |stream: bool| {
+        let mut fields = json!({"provider": "openai", "request_model": "gpt-4.1",
+                                "request": request, "messages": null});
+        if stream {
+            fields["stream"] = json!({"chunks": 10, "completed": true});
+        }
+        original(fields)
+    };
+    let dir = tempdir();
+    write_conversation(dir.path(), &responses(false));
+    let out = replay(dir.path(), &["e001", "--base-url", &base]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sent = seen(&log);
+    assert_eq!(sent[0].path, "/v1/responses");
+    assert_eq!(sent[0].body, request);
+    let r = &replays(dir.path())[0];
+    assert!(
+        r.response
+            .as_ref()
+            .and_then(|c| c.text.as_deref())
+            .is_some_and(|t| t.starts_with("In a peaceful grove")),
+        "{r:?}"
+    );
+
+    let dir = tempdir();
+    write_conversation(dir.path(), &responses(true));
+    let out = replay(dir.path(), &["e001", "--base-url", &base]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sent = seen(&log);
+    assert_eq!(sent[1].path, "/v1/responses");
+    assert_eq!(sent[1].body["stream"], json!(true));
+    assert_eq!(
+        sent[1].body.get("stream_options"),
+        None,
+        "the Responses API takes no stream_options"
+    );
+    let r = &replays(dir.path())[0];
+    assert_eq!(
+        r.response.as_ref().and_then(|c| c.text.as_deref()),
+        Some("Hi there!")
+    );
+    assert!(r
+        .stream
+        .as_ref()
+        .is_some_and(|s| s.completed && s.chunks >= 2));
+    assert_eq!(r.usage.as_ref().and_then(|u| u.output_tokens), Some(11));
+    assert_eq!(r.replay_of.as_deref(), Some(ORIGINAL));
 }
 
 #[test]
