@@ -362,6 +362,53 @@ async fn send(port: u16, path: &str, body: Value) -> (u16, bytes::Bytes) {
     (status, response.bytes().await.unwrap())
 }
 
+/// A body with no bytes in memory (a stream, as multipart uploads are sent)
+/// is not read: the call is recorded with its request absent, and the
+/// server still gets the body whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_body_is_recorded_as_absent() {
+    everything_on();
+    let port = serve();
+    let mut service = tower::ServiceBuilder::new()
+        .layer(LlmTracedLayer::new())
+        .service(ReqwestService::new(reqwest::Client::new()));
+    let url = format!("http://127.0.0.1:{port}/v1/chat/completions");
+    let body = serde_json::to_vec(&request("streamed-body", false)).unwrap();
+    let factory = HttpRequestFactory::new(move || {
+        let (url, body) = (url.clone(), body.clone());
+        async move {
+            let (head, tail) = body.split_at(body.len() / 2);
+            let pieces: Vec<Result<Vec<u8>, std::io::Error>> =
+                vec![Ok(head.to_vec()), Ok(tail.to_vec())];
+            Ok(reqwest::Client::new()
+                .post(url)
+                .header("content-type", "application/json")
+                .body(reqwest::Body::wrap_stream(futures::stream::iter(pieces)))
+                .build()
+                .unwrap())
+        }
+    });
+    let response = service.call(factory).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let answer: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(
+        answer["object"], "chat.completion",
+        "the server read the body: {answer}"
+    );
+    let records = records_for(port, 1);
+    let [r] = &records[..] else {
+        panic!("one record: {records:?}")
+    };
+    assert_eq!(r.request, None, "{r:?}");
+    assert_eq!(r.messages, None, "{r:?}");
+    assert_eq!(r.status, Status::Ok);
+    assert_eq!(r.http.as_ref().and_then(|h| h.status), Some(200));
+    assert!(
+        r.response.as_ref().is_some_and(|c| c.text.is_some()),
+        "{r:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_anthropic_and_gemini_by_path() {
     everything_on();
