@@ -33,7 +33,7 @@ pub(crate) struct Seen {
 }
 
 impl Seen {
-    pub(super) fn shared(wants_request: bool) -> Arc<Mutex<Seen>> {
+    fn shared(wants_request: bool) -> Arc<Mutex<Seen>> {
         Arc::new(Mutex::new(Seen {
             wants_request,
             ..Seen::default()
@@ -41,37 +41,83 @@ impl Seen {
     }
 }
 
-thread_local! {
-    static CURRENT: RefCell<Option<Arc<Mutex<Seen>>>> = const { RefCell::new(None) };
+/// An annotated model call's [`Seen`], made only when a middleware below it
+/// first asks for it: a call with no middleware below allocates nothing.
+pub(crate) type SeenCell = std::sync::OnceLock<Arc<Mutex<Seen>>>;
+
+/// The annotated model call being polled on this thread: whether it records
+/// requests, and its `Seen` once made.
+struct Slot {
+    wants_request: bool,
+    seen: Option<Arc<Mutex<Seen>>>,
 }
 
-/// Restores the previous [`Seen`] when dropped.
-pub(crate) struct SeenGuard(Option<Option<Arc<Mutex<Seen>>>>);
+thread_local! {
+    static CURRENT: RefCell<Option<Slot>> = const { RefCell::new(None) };
+}
 
-impl Drop for SeenGuard {
+/// Restores the previous slot when dropped, and hands a `Seen` made during
+/// the poll to its call.
+pub(crate) struct SeenGuard<'a> {
+    previous: Option<Option<Slot>>,
+    cell: Option<&'a SeenCell>,
+}
+
+impl Drop for SeenGuard<'_> {
     fn drop(&mut self) {
-        if let Some(previous) = self.0.take() {
-            let _ = CURRENT.try_with(|c| *c.borrow_mut() = previous);
+        let Some(previous) = self.previous.take() else {
+            return;
+        };
+        let mine = CURRENT.try_with(|c| c.replace(previous)).ok().flatten();
+        if let (
+            Some(cell),
+            Some(Slot {
+                seen: Some(seen), ..
+            }),
+        ) = (self.cell, mine)
+        {
+            let _ = cell.set(seen);
         }
     }
 }
 
-/// The `Seen` of the annotated model call being polled on this thread, if any.
+/// The `Seen` of the annotated model call being polled on this thread, if
+/// any (made now when it is the first middleware call below it).
 pub(crate) fn enclosing() -> Option<Arc<Mutex<Seen>>> {
-    CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+    CURRENT
+        .try_with(|c| {
+            let mut c = c.borrow_mut();
+            let slot = c.as_mut()?;
+            let wants_request = slot.wants_request;
+            Some(
+                slot.seen
+                    .get_or_insert_with(|| Seen::shared(wants_request))
+                    .clone(),
+            )
+        })
+        .ok()
+        .flatten()
 }
 
 impl CallState {
-    /// Makes this call's `Seen` current for the middleware below it (a step
+    /// Makes this call's slot current for the middleware below it (a step
     /// has none, and hides its parent's: a call inside a step is the step's).
-    pub(crate) fn enter_seen(&self) -> SeenGuard {
-        let new = self.seen.clone();
-        SeenGuard(CURRENT.try_with(|c| c.replace(new)).ok())
+    pub(crate) fn enter_seen(&self) -> SeenGuard<'_> {
+        let slot = self.seen.as_ref().map(|cell| Slot {
+            wants_request: self.wants_messages,
+            seen: cell.get().cloned(),
+        });
+        SeenGuard {
+            previous: CURRENT.try_with(|c| c.replace(slot)).ok(),
+            cell: self.seen.as_ref(),
+        }
     }
 
     /// Folds what the middleware saw into this call's record.
     pub(super) fn adopt_seen(&mut self) {
-        let Some(seen) = self.seen.take() else { return };
+        let Some(seen) = self.seen.take().and_then(SeenCell::into_inner) else {
+            return;
+        };
         let Ok(mut seen) = seen.lock() else { return };
         if seen.http.attempts == 0 {
             return;

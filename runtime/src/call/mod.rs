@@ -211,7 +211,7 @@ pub struct CallState {
     /// A model call's sink for what middleware below it sees (see
     /// `external::Seen`).
     #[cfg(feature = "_middleware")]
-    seen: Option<std::sync::Arc<std::sync::Mutex<external::Seen>>>,
+    seen: Option<external::SeenCell>,
     /// Whether some output (or the audit log) records the messages, and the
     /// response's content.
     wants_messages: bool,
@@ -311,7 +311,7 @@ impl CallState {
             server: None,
             http: None,
             #[cfg(feature = "_middleware")]
-            seen: (site.kind == "llm").then(|| external::Seen::shared(wants_messages)),
+            seen: (site.kind == "llm").then(external::SeenCell::new),
             wants_messages,
             shows_prompts,
             wants_parameters: cfg!(feature = "otel") && !span_disabled,
