@@ -91,7 +91,7 @@ async fn answer(State(log): State<Log>, request: Request) -> Response {
                 ),
                 (_, false) => (200, false, fixture("openai_chat_completion_text_stop.json")),
             }
-        } else if path == "/v1/responses" {
+        } else if path == "/v1/responses" || path == "/openai/v1/responses" {
             if stream {
                 (
                     200,
@@ -508,6 +508,55 @@ fn azure_deployment_key_header_and_api_version() {
         stderr(&out).contains("AZURE_OPENAI_ENDPOINT"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// An Azure Responses-API call goes to the v1 surface, the deployment in
+/// the body, plain and streamed.
+#[test]
+fn azure_responses_on_the_v1_surface() {
+    let (addr, log) = stand_in();
+    let base = format!("http://{addr}");
+    let request = json!({"model": "my-deployment", "input": "Tell me a one-sentence story."});
+    let azure = |stream: bool| {
+        let mut fields = json!({"provider": "azure.ai.openai", "request_model": "my-deployment",
+                                "request": request, "messages": null});
+        if stream {
+            fields["stream"] = json!({"chunks": 10, "completed": true});
+        }
+        original(fields)
+    };
+    let dir = tempdir();
+    write_conversation(dir.path(), &azure(false));
+    let out = replay(dir.path(), &["e001", "--base-url", &base]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sent = seen(&log);
+    assert_eq!(sent[0].path, "/openai/v1/responses");
+    assert_eq!(sent[0].header("api-key"), Some(KEY));
+    assert_eq!(
+        sent[0].body, request,
+        "the deployment stays the body's model"
+    );
+    let r = &replays(dir.path())[0];
+    assert_eq!(r.provider.as_deref(), Some("azure.ai.openai"));
+    assert!(r
+        .response
+        .as_ref()
+        .and_then(|c| c.text.as_deref())
+        .is_some_and(|t| t.starts_with("In a peaceful grove")));
+
+    let dir = tempdir();
+    write_conversation(dir.path(), &azure(true));
+    let out = replay(dir.path(), &["e001", "--base-url", &base]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sent = seen(&log);
+    assert_eq!(sent[1].path, "/openai/v1/responses");
+    assert_eq!(sent[1].body["stream"], json!(true));
+    assert_eq!(sent[1].body.get("stream_options"), None);
+    let r = &replays(dir.path())[0];
+    assert_eq!(
+        r.response.as_ref().and_then(|c| c.text.as_deref()),
+        Some("Hi there!")
     );
 }
 

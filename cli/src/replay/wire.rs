@@ -217,22 +217,35 @@ pub fn prepare(
                         .to_owned(),
                 );
             }
-            let version = env("AZURE_OPENAI_API_VERSION")
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| "2024-10-21".to_owned());
-            body.remove("model");
-            if stream {
-                body.insert("stream".into(), json!(true));
-                if !body.contains_key("stream_options") {
-                    body.insert("stream_options".into(), json!({"include_usage": true}));
+            // The Responses API is on Azure's OpenAI-compatible v1 surface:
+            // no deployment in the path, the deployment as the body's model.
+            let responses = operation != "embeddings"
+                && !body.contains_key("messages")
+                && body.contains_key("input");
+            if responses {
+                body.insert("model".into(), json!(model));
+                if stream {
+                    body.insert("stream".into(), json!(true));
                 }
-            }
-            let path = if operation == "embeddings" {
-                "embeddings"
+                format!("{endpoint}/openai/v1/responses")
             } else {
-                "chat/completions"
-            };
-            format!("{endpoint}/openai/deployments/{model}/{path}?api-version={version}")
+                let version = env("AZURE_OPENAI_API_VERSION")
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| "2024-10-21".to_owned());
+                body.remove("model");
+                if stream {
+                    body.insert("stream".into(), json!(true));
+                    if !body.contains_key("stream_options") {
+                        body.insert("stream_options".into(), json!({"include_usage": true}));
+                    }
+                }
+                let path = if operation == "embeddings" {
+                    "embeddings"
+                } else {
+                    "chat/completions"
+                };
+                format!("{endpoint}/openai/deployments/{model}/{path}?api-version={version}")
+            }
         }
     };
     Ok(Prepared {
