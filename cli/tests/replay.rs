@@ -71,57 +71,62 @@ async fn answer(State(log): State<Log>, request: Request) -> Response {
     });
     let stream = body["stream"] == json!(true);
     let model = body["model"].as_str().unwrap_or("");
-    let (status, sse, text) =
-        if path.starts_with("/v1/chat/completions") || path.starts_with("/openai/deployments/") {
-            match (model, stream) {
-                ("rate-limited", _) => (
-                    429,
-                    false,
-                    fixture("openai_error_429_rate_limit_exceeded_tpm.json"),
-                ),
-                ("tools", _) => (
-                    200,
-                    false,
-                    fixture("openai_chat_completion_parallel_tool_calls.json"),
-                ),
-                (_, true) => (
-                    200,
-                    true,
-                    fixture("raw_sse/openai_chat_stream_include_usage_text.sse"),
-                ),
-                (_, false) => (200, false, fixture("openai_chat_completion_text_stop.json")),
-            }
-        } else if path == "/v1/responses" || path == "/openai/v1/responses" {
-            if stream {
-                (
-                    200,
-                    true,
-                    fixture("raw_sse/openai_responses_stream_text.sse"),
-                )
-            } else {
-                (200, false, fixture("openai_responses_text.json"))
-            }
-        } else if path == "/v1/messages" {
-            if stream {
-                (200, true, fixture("raw_sse/anthropic_stream_text.sse"))
-            } else {
-                (200, false, fixture("anthropic_message_end_turn.json"))
-            }
-        } else if path.contains(":streamGenerateContent?alt=sse") {
+    let (status, sse, text) = if path.starts_with("/v1/chat/completions")
+        || (path.starts_with("/openai/deployments/") && path.contains("/chat/completions"))
+    {
+        match (model, stream) {
+            ("rate-limited", _) => (
+                429,
+                false,
+                fixture("openai_error_429_rate_limit_exceeded_tpm.json"),
+            ),
+            ("tools", _) => (
+                200,
+                false,
+                fixture("openai_chat_completion_parallel_tool_calls.json"),
+            ),
+            (_, true) => (
+                200,
+                true,
+                fixture("raw_sse/openai_chat_stream_include_usage_text.sse"),
+            ),
+            (_, false) => (200, false, fixture("openai_chat_completion_text_stop.json")),
+        }
+    } else if path == "/v1/embeddings"
+        || (path.starts_with("/openai/deployments/") && path.contains("/embeddings?"))
+    {
+        (200, false, fixture("openai_embeddings.json"))
+    } else if path == "/v1/responses" || path == "/openai/v1/responses" {
+        if stream {
             (
                 200,
                 true,
-                fixture("raw_sse/gemini_stream_search_grounding.sse"),
-            )
-        } else if path.contains(":generateContent") {
-            (
-                200,
-                false,
-                fixture("gemini_generate_content_recitation.json"),
+                fixture("raw_sse/openai_responses_stream_text.sse"),
             )
         } else {
-            (404, false, "{\"error\": \"no such path\"}".to_owned())
-        };
+            (200, false, fixture("openai_responses_text.json"))
+        }
+    } else if path == "/v1/messages" {
+        if stream {
+            (200, true, fixture("raw_sse/anthropic_stream_text.sse"))
+        } else {
+            (200, false, fixture("anthropic_message_end_turn.json"))
+        }
+    } else if path.contains(":streamGenerateContent?alt=sse") {
+        (
+            200,
+            true,
+            fixture("raw_sse/gemini_stream_search_grounding.sse"),
+        )
+    } else if path.contains(":generateContent") {
+        (
+            200,
+            false,
+            fixture("gemini_generate_content_recitation.json"),
+        )
+    } else {
+        (404, false, "{\"error\": \"no such path\"}".to_owned())
+    };
     Response::builder()
         .status(StatusCode::from_u16(status).unwrap())
         .header(
@@ -558,6 +563,47 @@ fn azure_responses_on_the_v1_surface() {
         r.response.as_ref().and_then(|c| c.text.as_deref()),
         Some("Hi there!")
     );
+}
+
+/// An embeddings call goes to the embeddings endpoint (OpenAI's, and an
+/// Azure deployment's) and is recorded as `embeddings`, with its usage.
+#[test]
+fn embeddings_on_openai_and_azure() {
+    let (addr, log) = stand_in();
+    let request = json!({"model": "text-embedding-3-small", "input": "The food was delicious."});
+    let embeddings = |provider: &str| {
+        original(json!({"provider": provider, "operation": "embeddings",
+                        "request_model": "text-embedding-3-small", "request": request,
+                        "messages": null, "response": null, "finish_reasons": []}))
+    };
+    for (provider, base, path) in [
+        (
+            "openai",
+            format!("http://{addr}/v1"),
+            "/v1/embeddings".to_owned(),
+        ),
+        (
+            "azure.ai.openai",
+            format!("http://{addr}"),
+            "/openai/deployments/text-embedding-3-small/embeddings?api-version=2024-10-21"
+                .to_owned(),
+        ),
+    ] {
+        let dir = tempdir();
+        write_conversation(dir.path(), &embeddings(provider));
+        let out = replay(dir.path(), &["e001", "--base-url", &base]);
+        assert_eq!(out.status.code(), Some(0), "{provider}: {}", stderr(&out));
+        let sent = seen(&log);
+        assert_eq!(sent.last().unwrap().path, path);
+        let r = &replays(dir.path())[0];
+        assert_eq!(r.operation, "embeddings", "{provider}");
+        assert_eq!(r.provider.as_deref(), Some(provider));
+        assert_eq!(
+            r.usage.as_ref().and_then(|u| u.input_tokens),
+            Some(8),
+            "{r:?}"
+        );
+    }
 }
 
 #[test]

@@ -277,6 +277,25 @@ macro_rules! traced {
     };
 }
 
+/// An embeddings request, recorded as the `embeddings` operation.
+#[rustfmt::skip]
+macro_rules! embeddings {
+    ($name:ident, $provider:tt) => {
+        #[llm_traced(crate = "llm_traced_runtime", name = "replay", provider = $provider,
+                     operation = "embeddings", model = p.model, request = p.body)]
+        async fn $name(
+            p: &Prepared,
+            client: &reqwest::Client,
+            key: &str,
+        ) -> Result<Value, ReplayError> {
+            whole(p, client, key).await
+        }
+    };
+}
+
+embeddings!(openai_embeddings, "openai");
+embeddings!(azure_embeddings, "azure.ai.openai");
+
 traced!(openai, openai_stream, "openai");
 traced!(anthropic, anthropic_stream, "anthropic");
 traced!(azure, azure_stream, "azure.ai.openai");
@@ -315,6 +334,8 @@ async fn drain<T, S: Stream<Item = Result<T, ReplayError>>>(
 /// recorded is read back from its conversation file.
 pub async fn run(p: &Prepared, client: &reqwest::Client, key: &str) -> Result<(), ReplayError> {
     match (p.wire, p.stream) {
+        (Wire::OpenAi, false) if p.embeddings => openai_embeddings(p, client, key).await.map(drop),
+        (Wire::Azure, false) if p.embeddings => azure_embeddings(p, client, key).await.map(drop),
         (Wire::OpenAi, false) => openai(p, client, key).await.map(drop),
         (Wire::Anthropic, false) => anthropic(p, client, key).await.map(drop),
         (Wire::Gemini, false) => gemini(p, client, key).await.map(drop),

@@ -86,6 +86,8 @@ pub struct Prepared {
     pub model: String,
     /// Whether the response is a server-sent event stream.
     pub stream: bool,
+    /// Whether it is an embeddings request (recorded as `embeddings`).
+    pub embeddings: bool,
 }
 
 /// What the command line changes in the request.
@@ -254,6 +256,7 @@ pub fn prepare(
         body: Value::Object(body),
         model,
         stream,
+        embeddings: operation == "embeddings",
     })
 }
 
