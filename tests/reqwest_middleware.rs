@@ -49,6 +49,58 @@ fn chat(model: &str, stream: bool) -> Value {
            "messages": [{"role": "user", "content": "What's the weather?"}], "temperature": 0.2, "seed": 7})
 }
 
+/// Around reqwest-retry's retry middleware, with the attempts half inside
+/// it: one record per logical call, each attempt counted and each failed
+/// one's class kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attempts_inside_a_retry_middleware_are_recorded() {
+    use reqwest_retry::policies::ExponentialBackoff;
+    use reqwest_retry::RetryTransientMiddleware;
+
+    // In a process of its own: its "broken" calls' debug blocks must not
+    // mix with those another test here looks for.
+    if !common::is_child() {
+        common::run_child("attempts_inside_a_retry_middleware_are_recorded", &[]);
+        return;
+    }
+    everything_on();
+    let port = serve();
+    let traced = LlmTracedMiddleware::new();
+    let policy = ExponentialBackoff::builder()
+        .retry_bounds(
+            std::time::Duration::from_millis(1),
+            std::time::Duration::from_millis(5),
+        )
+        .build_with_max_retries(2);
+    let client = ClientBuilder::new(reqwest::Client::new())
+        .with(traced)
+        .with(RetryTransientMiddleware::new_with_policy(policy))
+        .with(traced.attempts())
+        .build();
+    for model in ["flaky", "broken"] {
+        let _ = client
+            .post(format!("http://127.0.0.1:{port}/v1/chat/completions"))
+            .json(&chat(model, false))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await;
+    }
+    let records = records_for(port, 2);
+    assert_eq!(records.len(), 2, "one record per logical call: {records:?}");
+    let http = |model: &str| by_model(&records, model).http.clone().unwrap();
+    let flaky = http("flaky");
+    assert_eq!(flaky.status, Some(200));
+    assert_eq!(flaky.attempts, 2);
+    assert_eq!(flaky.failed_attempts, ["server_error"]);
+    let broken = http("broken");
+    assert_eq!(broken.status, Some(500));
+    assert_eq!(broken.attempts, 3, "the first try and two retries");
+    assert_eq!(broken.failed_attempts, ["server_error", "server_error"]);
+    assert_eq!(by_model(&records, "broken").status, Status::Error);
+}
+
 /// A chat call to `port`, where nothing listens: the call fails.
 async fn chat_refused(port: u16, model: &str) {
     assert!(client()

@@ -361,11 +361,11 @@ where
         if let (Poll::Ready(result), Some(shared)) = (&polled, shared) {
             let outcome = match result {
                 Ok(r) if r.status().as_u16() < 400 => None,
-                Ok(r) => Some(attempt_class(Some(r.status().as_u16()), false)),
+                Ok(r) => Some(super::attempt_class(Some(r.status().as_u16()), false)),
                 Err(e) => {
                     let details = (e as &dyn Any).downcast_ref::<OpenAIError>();
                     let status = details.and_then(HttpErrorDetails::http_status);
-                    Some(attempt_class(status, status.is_none()))
+                    Some(super::attempt_class(status, status.is_none()))
                 }
             };
             if let Ok(mut pending) = shared.0.lock() {
@@ -374,18 +374,4 @@ where
         }
         polled
     }
-}
-
-/// What an attempt's outcome says, as an error class, for `failed_attempts`.
-fn attempt_class(status: Option<u16>, transport: bool) -> String {
-    let class = crate::diagnostics::diagnose_call(
-        status,
-        None,
-        "",
-        None,
-        transport.then_some(crate::diagnostics::ErrorClass::Network),
-        None,
-    )
-    .class;
-    class.as_str().to_owned()
 }

@@ -50,7 +50,21 @@ pub use async_openai::{
     AttemptsLayer, LlmTraced, LlmTracedAttempts, LlmTracedLayer, ResponseFuture,
 };
 #[cfg(feature = "reqwest-middleware")]
-pub use with_reqwest::LlmTracedMiddleware;
+pub use with_reqwest::{AttemptsMiddleware, LlmTracedMiddleware};
+
+/// What an attempt's outcome says, as an error class, for `failed_attempts`.
+pub(crate) fn attempt_class(status: Option<u16>, transport: bool) -> String {
+    let class = crate::diagnostics::diagnose_call(
+        status,
+        None,
+        "",
+        None,
+        transport.then_some(crate::diagnostics::ErrorClass::Network),
+        None,
+    )
+    .class;
+    class.as_str().to_owned()
+}
 
 /// The endpoints the middleware records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

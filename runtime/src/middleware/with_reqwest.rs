@@ -1,5 +1,7 @@
 //! The `reqwest_middleware::Middleware`.
 
+use std::sync::{Arc, Mutex};
+
 use ::reqwest_middleware::{Middleware, Next, Result};
 use http::Extensions;
 
@@ -11,12 +13,17 @@ use crate::record::HttpExchange;
 
 /// Records the model calls of a `reqwest_middleware::ClientWithMiddleware`,
 /// recognised by path; other requests pass untouched. Put it before (outside)
-/// a retry middleware for one record per logical call.
+/// a retry middleware for one record per logical call, and its
+/// [`attempts`](LlmTracedMiddleware::attempts) after (inside) the retry
+/// middleware to record each attempt's outcome.
 ///
 /// ```no_run
 /// # use llm_traced_runtime::middleware::LlmTracedMiddleware;
+/// let traced = LlmTracedMiddleware::new();
 /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-///     .with(LlmTracedMiddleware::new())
+///     .with(traced)
+///     // .with(a retry middleware, e.g. reqwest_retry::RetryTransientMiddleware)
+///     .with(traced.attempts())
 ///     .build();
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
@@ -36,6 +43,70 @@ impl LlmTracedMiddleware {
     pub fn audit(mut self, on: bool) -> Self {
         self.audit = on;
         self
+    }
+
+    /// The inner half: placed after (inside) a retry middleware, it tells
+    /// the call recorded around it of each attempt and its outcome, for the
+    /// record's `attempts` and `failed_attempts`. Without it the record
+    /// counts the one request this middleware passed on.
+    pub fn attempts(&self) -> AttemptsMiddleware {
+        AttemptsMiddleware { _private: () }
+    }
+}
+
+/// Each attempt's failure class (`None`: it got an answer), reported by
+/// [`AttemptsMiddleware`] through the request's extensions to the
+/// [`LlmTracedMiddleware`] around the retry middleware.
+#[derive(Debug, Clone, Default)]
+struct AttemptLog(Arc<Mutex<Vec<Option<String>>>>);
+
+impl AttemptLog {
+    /// The attempts and the classes of the failed ones before the last.
+    fn exchange(&self, status: Option<u16>) -> HttpExchange {
+        let outcomes = self.0.lock().map(|o| o.clone()).unwrap_or_default();
+        let last = outcomes.len().saturating_sub(1);
+        HttpExchange {
+            status,
+            attempts: u32::try_from(outcomes.len()).unwrap_or(u32::MAX).max(1),
+            failed_attempts: outcomes[..last].iter().flatten().cloned().collect(),
+        }
+    }
+}
+
+/// The inner half of [`LlmTracedMiddleware`]: see
+/// [`LlmTracedMiddleware::attempts`].
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptsMiddleware {
+    _private: (),
+}
+
+#[async_trait::async_trait]
+impl Middleware for AttemptsMiddleware {
+    async fn handle(
+        &self,
+        request: reqwest::Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> Result<reqwest::Response> {
+        let Some(log) = extensions.get::<AttemptLog>().cloned() else {
+            return next.run(request, extensions).await;
+        };
+        let result = next.run(request, extensions).await;
+        let outcome = match &result {
+            Ok(r) if r.status().as_u16() < 400 => None,
+            Ok(r) => Some(super::attempt_class(Some(r.status().as_u16()), false)),
+            Err(::reqwest_middleware::Error::Reqwest(e)) => {
+                let status = e.status().map(|s| s.as_u16());
+                Some(super::attempt_class(status, status.is_none()))
+            }
+            Err(::reqwest_middleware::Error::Middleware(_)) => {
+                Some(super::attempt_class(None, false))
+            }
+        };
+        if let Ok(mut outcomes) = log.0.lock() {
+            outcomes.push(outcome);
+        }
+        result
     }
 }
 
@@ -67,11 +138,17 @@ impl Middleware for LlmTracedMiddleware {
                     seen.server = target.server.clone();
                 }
             }
+            let log = AttemptLog::default();
+            extensions.insert(log.clone());
             let result = next.run(request, extensions).await;
+            extensions.remove::<AttemptLog>();
+            let status = result.as_ref().ok().map(|r| r.status().as_u16());
+            let exchange = log.exchange(status);
             if let Ok(mut seen) = seen.lock() {
-                seen.http.attempts += 1;
-                if let Ok(response) = &result {
-                    seen.http.status = Some(response.status().as_u16());
+                seen.http.attempts += exchange.attempts;
+                seen.http.failed_attempts.extend(exchange.failed_attempts);
+                if status.is_some() {
+                    seen.http.status = status;
                 }
             }
             return result;
@@ -82,13 +159,12 @@ impl Middleware for LlmTracedMiddleware {
         let Some(mut call) = started.ok().flatten() else {
             return next.run(request, extensions).await;
         };
+        let log = AttemptLog::default();
+        extensions.insert(log.clone());
         let result = next.run(request, extensions).await;
+        extensions.remove::<AttemptLog>();
         let status = result.as_ref().ok().map(|r| r.status().as_u16());
-        call.set_http(HttpExchange {
-            status,
-            attempts: 1,
-            failed_attempts: Vec::new(),
-        });
+        call.set_http(log.exchange(status));
         match result {
             Ok(response) => Ok(watch(response, call)),
             Err(error) => {
