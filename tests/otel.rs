@@ -684,7 +684,8 @@ fn request_parameters_and_context_are_exported_with_their_types() {
         .with_user("u-42")
         .with_session("conv-7")
         .with_tenant("acme")
-        .with_tag("beta");
+        .with_tag("beta")
+        .with_replay_of("01a21c54-0000-7000-8000-00000000e001");
     let (_, spans) = with_otel(|| {
         block_on(context.scope(async {
             tuned_chat(tuned_request()).await;
@@ -708,6 +709,10 @@ fn request_parameters_and_context_are_exported_with_their_types() {
     assert_eq!(str_attr(a, "gen_ai.conversation.id"), "conv-7");
     assert_eq!(str_attr(a, "llm_traced.tenant_id"), "acme");
     assert_eq!(str_array_attr(a, "llm_traced.tags"), ["beta"]);
+    assert_eq!(
+        str_attr(a, "llm_traced.replay_of"),
+        "01a21c54-0000-7000-8000-00000000e001"
+    );
     assert_eq!(str_attr(a, "code.function.name"), "otel::tuned_chat");
     assert_eq!(str_attr(a, "llm_traced.request_id").len(), 36);
     assert!(double_attr(a, "llm_traced.cost_usd") > 0.0);

@@ -6,7 +6,6 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use chrono::Utc;
 use clap::Args;
 use llm_traced_runtime::score::{append, scores_path, ScoreLine};
 use llm_traced_runtime::ScoreValue;
@@ -97,29 +96,14 @@ pub fn run(args: &ScoreArgs) -> Result<Outcome, Failure> {
     let record = load(path)
         .map_err(|e| Failure::Input(e.to_string()))?
         .record;
-    let value = ScoreValue::parse(&args.value);
-    let line = ScoreLine {
-        kind: "score".to_owned(),
-        name: args.name.clone(),
-        value: value.number(),
-        label: value.label(),
-        comment: args
-            .comment
-            .as_deref()
-            .map(|c| llm_traced_runtime::redaction::scrub_secrets(c).into_owned()),
-        author: args.author.clone(),
-        scored_at: Utc::now(),
-        request_id: record.request_id.clone(),
-        trace_id: record.trace_id.clone(),
-        span_id: record.span_id.clone(),
-        function: Some(record.function.to_string()),
-        model: record
-            .response_model
-            .clone()
-            .or_else(|| record.request_model.clone()),
-        response_id: record.response_id.clone(),
-        tenant_id: record.tenant_id.clone(),
-    };
+    let mut score = llm_traced_runtime::score(args.name.clone(), ScoreValue::parse(&args.value));
+    if let Some(comment) = &args.comment {
+        score = score.comment(comment.clone());
+    }
+    if let Some(author) = &args.author {
+        score = score.author(author.clone());
+    }
+    let line = score.line(&ScoreLine::about(&record));
     let beside = scores_path(path);
     append(&beside, &line)
         .map_err(|e| Failure::Input(format!("cannot write {}: {e}", beside.display())))?;

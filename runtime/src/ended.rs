@@ -11,18 +11,13 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::record::CallRecord;
+use crate::record::{CallRecord, ScoreLine};
 
 /// What is kept of a call that ended, for scores given later.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct CallInfo {
-    pub(crate) request_id: String,
-    pub(crate) trace_id: Option<String>,
-    pub(crate) span_id: Option<String>,
-    pub(crate) function: Option<String>,
-    pub(crate) model: Option<String>,
-    pub(crate) response_id: Option<String>,
-    pub(crate) tenant_id: Option<String>,
+    /// The line its scores are written as, but for the score itself.
+    pub(crate) about: ScoreLine,
     /// Where the saved conversation is, when conversations are saved: its
     /// directory, start and name (the file's path is made only when a
     /// score is written, not for every call).
@@ -41,16 +36,7 @@ impl CallInfo {
             )
         });
         CallInfo {
-            request_id: record.request_id.clone(),
-            trace_id: record.trace_id.clone(),
-            span_id: record.span_id.clone(),
-            function: Some(record.function.to_string()),
-            model: record
-                .response_model
-                .clone()
-                .or_else(|| record.request_model.clone()),
-            response_id: record.response_id.clone(),
-            tenant_id: record.tenant_id.clone(),
+            about: ScoreLine::about(record),
             conversation,
             config,
         }
@@ -81,6 +67,6 @@ pub(crate) fn find(request_id: &str) -> Option<CallInfo> {
     recent()
         .iter()
         .rev()
-        .find(|c| c.request_id == request_id)
+        .find(|c| c.about.request_id == request_id)
         .cloned()
 }

@@ -426,3 +426,30 @@ pub struct ScoreLine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<String>,
 }
+
+impl ScoreLine {
+    /// A line about the call `record`, before a score's name and value are
+    /// put in: the call's request, trace and span ids, function, model (the
+    /// one that answered, else the one asked for), response id and tenant.
+    pub fn about(record: &CallRecord) -> ScoreLine {
+        ScoreLine {
+            kind: "score".to_owned(),
+            name: String::new(),
+            value: None,
+            label: None,
+            comment: None,
+            author: None,
+            scored_at: Utc::now(),
+            request_id: record.request_id.clone(),
+            trace_id: record.trace_id.clone(),
+            span_id: record.span_id.clone(),
+            function: Some(record.function.to_string()),
+            model: record
+                .response_model
+                .clone()
+                .or_else(|| record.request_model.clone()),
+            response_id: record.response_id.clone(),
+            tenant_id: record.tenant_id.clone(),
+        }
+    }
+}

@@ -187,6 +187,23 @@ impl Score {
         self
     }
 
+    /// This score as the line written about a call (`about`: see
+    /// [`ScoreLine::about`]), given now, its comment scrubbed of secrets.
+    pub fn line(&self, about: &ScoreLine) -> ScoreLine {
+        ScoreLine {
+            name: self.name.clone(),
+            value: self.value.number(),
+            label: self.value.label(),
+            comment: self
+                .comment
+                .as_deref()
+                .map(|c| crate::pipeline::scrub_secrets(c).into_owned()),
+            author: self.author.clone(),
+            scored_at: Utc::now(),
+            ..about.clone()
+        }
+    }
+
     /// Records the score: at once for a call that has ended, when it ends
     /// for the running one.
     pub fn record(self) -> Result<(), ScoreError> {
@@ -278,40 +295,8 @@ pub(crate) fn after_call(record: &CallRecord, config: Option<&'static Config>) {
     }
 }
 
-/// The line a score of this call is written as.
-fn line(
-    info: &CallInfo,
-    name: &str,
-    value: &ScoreValue,
-    comment: Option<&str>,
-    author: Option<&str>,
-) -> ScoreLine {
-    ScoreLine {
-        kind: "score".to_owned(),
-        name: name.to_owned(),
-        value: value.number(),
-        label: value.label(),
-        comment: comment.map(|c| crate::pipeline::scrub_secrets(c).into_owned()),
-        author: author.map(str::to_owned),
-        scored_at: Utc::now(),
-        request_id: info.request_id.clone(),
-        trace_id: info.trace_id.clone(),
-        span_id: info.span_id.clone(),
-        function: info.function.clone(),
-        model: info.model.clone(),
-        response_id: info.response_id.clone(),
-        tenant_id: info.tenant_id.clone(),
-    }
-}
-
 fn write(info: &CallInfo, score: &Score) {
-    let line = line(
-        info,
-        &score.name,
-        &score.value,
-        score.comment.as_deref(),
-        score.author.as_deref(),
-    );
+    let line = score.line(&info.about);
     if let Some(config) = info.config.filter(|c| c.log_file.is_some()) {
         crate::outputs::log::write_score(config, &line);
     }
@@ -319,7 +304,7 @@ fn write(info: &CallInfo, score: &Score) {
         let conversation = dir.join(crate::outputs::conversation::file_name_of(
             *started_at,
             name,
-            &info.request_id,
+            &info.about.request_id,
         ));
         if let Err(e) = append(&scores_path(&conversation), &line) {
             crate::warn_once(&SCORE_FILE_FAILED, || {

@@ -73,6 +73,22 @@ impl AttemptLog {
     }
 }
 
+/// Passes the request on with an attempt log in its extensions (for an
+/// [`AttemptsMiddleware`] inside a retry middleware), and says what the
+/// exchange was: the last status, the attempts, the failed ones' classes.
+async fn run_counted(
+    request: reqwest::Request,
+    extensions: &mut Extensions,
+    next: Next<'_>,
+) -> (Result<reqwest::Response>, HttpExchange) {
+    let log = AttemptLog::default();
+    extensions.insert(log.clone());
+    let result = next.run(request, extensions).await;
+    extensions.remove::<AttemptLog>();
+    let status = result.as_ref().ok().map(|r| r.status().as_u16());
+    (result, log.exchange(status))
+}
+
 /// The inner half of [`LlmTracedMiddleware`]: see
 /// [`LlmTracedMiddleware::attempts`].
 #[derive(Debug, Clone, Copy)]
@@ -138,17 +154,12 @@ impl Middleware for LlmTracedMiddleware {
                     seen.server = target.server.clone();
                 }
             }
-            let log = AttemptLog::default();
-            extensions.insert(log.clone());
-            let result = next.run(request, extensions).await;
-            extensions.remove::<AttemptLog>();
-            let status = result.as_ref().ok().map(|r| r.status().as_u16());
-            let exchange = log.exchange(status);
+            let (result, exchange) = run_counted(request, extensions, next).await;
             if let Ok(mut seen) = seen.lock() {
                 seen.http.attempts += exchange.attempts;
                 seen.http.failed_attempts.extend(exchange.failed_attempts);
-                if status.is_some() {
-                    seen.http.status = status;
+                if exchange.status.is_some() {
+                    seen.http.status = exchange.status;
                 }
             }
             return result;
@@ -159,12 +170,8 @@ impl Middleware for LlmTracedMiddleware {
         let Some(mut call) = started.ok().flatten() else {
             return next.run(request, extensions).await;
         };
-        let log = AttemptLog::default();
-        extensions.insert(log.clone());
-        let result = next.run(request, extensions).await;
-        extensions.remove::<AttemptLog>();
-        let status = result.as_ref().ok().map(|r| r.status().as_u16());
-        call.set_http(log.exchange(status));
+        let (result, exchange) = run_counted(request, extensions, next).await;
+        call.set_http(exchange);
         match result {
             Ok(response) => Ok(watch(response, call)),
             Err(error) => {

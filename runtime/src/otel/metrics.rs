@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{OnceLock, RwLock};
 
 use opentelemetry::metrics::{BoundHistogram, Histogram, MeterProvider};
-use opentelemetry::{KeyValue, Value};
+use opentelemetry::KeyValue;
 use rustc_hash::FxHashMap;
 
 use super::attributes::text;
@@ -150,54 +150,48 @@ pub(crate) fn record(record: &CallRecord, chunk_gaps: &[f32]) {
         return;
     }
     let mut attributes = base_attributes(record);
-    measure(record, chunk_gaps, |which, value| match which {
-        Which::Tokens(kind) => {
+    measure(record, chunk_gaps, |m| match m {
+        Measurement::Tokens(kind, n) => {
             attributes.push(KeyValue::new("gen_ai.token.type", kind));
-            if let Value::I64(n) = value {
-                instruments.tokens.record(n as u64, &attributes);
-            }
+            instruments.tokens.record(n, &attributes);
             attributes.pop();
         }
-        Which::Duration => {
-            let extra = record.error.as_ref().map(|e| {
-                attributes.push(KeyValue::new("error.type", e.error_type.clone()));
-            });
-            if let Value::F64(x) = value {
-                instruments.duration.record(x, &attributes);
-            }
-            if extra.is_some() {
-                attributes.pop();
-            }
+        Measurement::Duration(x) => {
+            let base = attributes.len();
+            attributes.extend(
+                record
+                    .error
+                    .as_ref()
+                    .map(|e| KeyValue::new("error.type", e.error_type.clone())),
+            );
+            instruments.duration.record(x, &attributes);
+            attributes.truncate(base);
         }
-        Which::FirstChunk | Which::PerChunk => {
-            if let Value::F64(x) = value {
-                let histogram = match which {
-                    Which::FirstChunk => &instruments.first_chunk,
-                    _ => &instruments.per_chunk,
-                };
-                histogram.record(x, &attributes);
-            }
-        }
+        Measurement::FirstChunk(x) => instruments.first_chunk.record(x, &attributes),
+        Measurement::PerChunk(x) => instruments.per_chunk.record(x, &attributes),
     });
 }
 
-/// Which histogram a measurement goes to.
+/// One measurement of a call, with the histogram it goes to.
 #[derive(Clone, Copy)]
-enum Which {
+enum Measurement {
     /// `gen_ai.client.token.usage`, with this `gen_ai.token.type`.
-    Tokens(&'static str),
-    /// `gen_ai.client.operation.duration`, with `error.type` on failures.
-    Duration,
-    FirstChunk,
-    PerChunk,
+    Tokens(&'static str, u64),
+    /// `gen_ai.client.operation.duration` (seconds), with `error.type` on
+    /// failures.
+    Duration(f64),
+    /// `gen_ai.client.operation.time_to_first_chunk` (seconds).
+    FirstChunk(f64),
+    /// `gen_ai.client.operation.time_per_output_chunk` (seconds).
+    PerChunk(f64),
 }
 
-/// Every measurement a call gives: tokens (as `I64`), seconds (as `F64`).
-fn measure(record: &CallRecord, chunk_gaps: &[f32], mut to: impl FnMut(Which, Value)) {
+/// Every measurement a call gives.
+fn measure(record: &CallRecord, chunk_gaps: &[f32], mut to: impl FnMut(Measurement)) {
     if let (Some(ttfc), None) = (record.time_to_first_chunk_ms, &record.error) {
-        to(Which::FirstChunk, Value::F64(ttfc / 1000.0));
+        to(Measurement::FirstChunk(ttfc / 1000.0));
         for gap in chunk_gaps {
-            to(Which::PerChunk, Value::F64(f64::from(*gap)));
+            to(Measurement::PerChunk(f64::from(*gap)));
         }
     }
     if let Some(usage) = &record.usage {
@@ -205,12 +199,12 @@ fn measure(record: &CallRecord, chunk_gaps: &[f32], mut to: impl FnMut(Which, Va
             ("input", usage.input_tokens),
             ("output", usage.output_tokens),
         ] {
-            if let Some(count) = count.and_then(|n| i64::try_from(n).ok()) {
-                to(Which::Tokens(kind), Value::I64(count));
+            if let Some(count) = count {
+                to(Measurement::Tokens(kind, count));
             }
         }
     }
-    to(Which::Duration, Value::F64(record.latency_ms / 1000.0));
+    to(Measurement::Duration(record.latency_ms / 1000.0));
 }
 
 /// The attributes every histogram of a call shares. Static names are
@@ -327,18 +321,19 @@ impl Series {
             attributes.extend(extra);
             attributes
         };
-        measure(record, chunk_gaps, |which, value| match (which, value) {
-            (Which::Tokens(kind), Value::I64(n)) => {
-                let (slot, tokens) = match kind {
-                    "input" => (&self.input_tokens, &instruments.tokens),
-                    _ => (&self.output_tokens, &instruments.tokens),
+        measure(record, chunk_gaps, |m| match m {
+            Measurement::Tokens(kind, n) => {
+                let slot = match kind {
+                    "input" => &self.input_tokens,
+                    _ => &self.output_tokens,
                 };
                 slot.get_or_init(|| {
-                    tokens.bind(&with(Some(KeyValue::new("gen_ai.token.type", kind))))
+                    let kind = KeyValue::new("gen_ai.token.type", kind);
+                    instruments.tokens.bind(&with(Some(kind)))
                 })
-                .record(n as u64);
+                .record(n);
             }
-            (Which::Duration, Value::F64(x)) => self
+            Measurement::Duration(x) => self
                 .duration
                 .get_or_init(|| {
                     let error = self
@@ -348,15 +343,14 @@ impl Series {
                     instruments.duration.bind(&with(error))
                 })
                 .record(x),
-            (Which::FirstChunk, Value::F64(x)) => self
+            Measurement::FirstChunk(x) => self
                 .first_chunk
                 .get_or_init(|| instruments.first_chunk.bind(&with(None)))
                 .record(x),
-            (Which::PerChunk, Value::F64(x)) => self
+            Measurement::PerChunk(x) => self
                 .per_chunk
                 .get_or_init(|| instruments.per_chunk.bind(&with(None)))
                 .record(x),
-            _ => {}
         });
     }
 }
