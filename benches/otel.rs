@@ -21,10 +21,14 @@
 //! ```sh
 //! cargo bench -p llm-traced-integration --bench otel --features otel --no-run
 //! BIN=$(ls -t target/release/deps/otel-* | grep -v '\.d$' | head -1)
-//! for v in empty registry exported; do
+//! for v in empty registry exported exported_sdk; do
 //!     valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BIN" instructions "$v" 100000 2>&1 | grep refs
 //! done
 //! ```
+
+//!
+//! The caller's time when the export queue is full (a slow and a hanging
+//! collector, a queue of 64): `"$BIN" full 2000`.
 
 use std::hint::black_box;
 
@@ -79,14 +83,89 @@ impl PushMetricExporter for Discard {
 }
 
 static PROVIDER: std::sync::OnceLock<SdkTracerProvider> = std::sync::OnceLock::new();
+static SDK_PROVIDER: std::sync::OnceLock<SdkTracerProvider> = std::sync::OnceLock::new();
 
+/// The provider `Otel::builder()` builds: the SDK's batch processor behind
+/// our gate (which counts what waits for export, so nothing is dropped
+/// without a word).
 fn provider() -> &'static SdkTracerProvider {
     PROVIDER.get_or_init(|| {
+        SdkTracerProvider::builder()
+            .with_span_processor(llm_traced::otel::Otel::builder().span_processor(Discard))
+            .with_id_generator(llm_traced::otel::ContextIdGenerator::default())
+            .build()
+    })
+}
+
+/// The SDK's batch processor alone, as before the gate.
+fn sdk_provider() -> &'static SdkTracerProvider {
+    SDK_PROVIDER.get_or_init(|| {
         SdkTracerProvider::builder()
             .with_batch_exporter(Discard)
             .with_id_generator(llm_traced::otel::ContextIdGenerator::default())
             .build()
     })
+}
+
+/// An exporter that takes `delay` per batch: a slow (or, with a long
+/// delay, hanging) collector.
+#[derive(Debug)]
+struct Slow(std::time::Duration);
+
+impl SpanExporter for Slow {
+    fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        std::thread::sleep(self.0);
+        drop(batch);
+        std::future::ready(Ok(()))
+    }
+}
+
+/// The caller's time when the gate is full: `n` calls against a collector
+/// that takes `delay` per batch of 64, with a queue of 64 spans; prints the
+/// per-call wall time's median, p99 and maximum, and what was dropped.
+fn full(n: usize) {
+    for (what, delay) in [
+        (
+            "slow collector (50 ms a batch)",
+            std::time::Duration::from_millis(50),
+        ),
+        (
+            "hanging collector (30 s a batch)",
+            std::time::Duration::from_secs(30),
+        ),
+    ] {
+        let before = llm_traced::otel::dropped().spans.total();
+        let processor = llm_traced::otel::Otel::builder()
+            .max_queue_size(64)
+            .span_processor(Slow(delay));
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .build();
+        let layer = llm_traced::otel::layer(provider.tracer("bench"));
+        let mut times = Vec::with_capacity(n);
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            for _ in 0..n {
+                let start = std::time::Instant::now();
+                black_box(poll_once(chat_json(black_box(MESSAGES))));
+                times.push(start.elapsed());
+            }
+        });
+        let dropped = llm_traced::otel::dropped().spans.total() - before;
+        times.sort();
+        let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+        println!(
+            "{what}: {n} calls, median {:?}, p99 {:?}, max {:?}, total {:?}; {dropped} spans dropped",
+            at(0.5),
+            at(0.99),
+            times[times.len() - 1],
+            times.iter().sum::<std::time::Duration>(),
+        );
+        // Not waited for: the hanging exporter would hold the exit.
+        std::mem::forget(provider);
+    }
 }
 
 fn main() {
@@ -96,6 +175,10 @@ fn main() {
         .build();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [mode, n, ..] = &args[..] {
+        if mode == "full" {
+            full(n.parse().expect("a count"));
+            return;
+        }
         if mode == "cpu" {
             llm_traced::otel::install_metrics(&meters);
             cpu(n.parse().expect("a count"));
@@ -106,11 +189,14 @@ fn main() {
     if let [mode, variant, n, ..] = &args[..] {
         if mode == "instructions" {
             // No exporter: no metrics either.
-            if variant == "exported" {
+            if variant.starts_with("exported") {
                 llm_traced::otel::install_metrics(&meters);
             }
             instructions(variant, n.parse().expect("a count"));
-            provider().shutdown().unwrap();
+            match variant.as_str() {
+                "exported_sdk" => sdk_provider().shutdown().unwrap(),
+                _ => provider().shutdown().unwrap(),
+            }
             return;
         }
     }
@@ -124,8 +210,10 @@ fn main() {
 }
 
 /// `n` OpenAI-shaped model calls: `exported` under our OpenTelemetry layer
-/// with the metrics, `registry` under a plain registry (recorded, no
-/// exporter, no metrics), `empty` none.
+/// with the metrics, through the gate as `Otel::builder()` sets it up;
+/// `exported_sdk` the same through the SDK's batch processor alone;
+/// `registry` under a plain registry (recorded, no exporter, no metrics),
+/// `empty` none.
 fn instructions(variant: &str, n: u64) {
     let call = || {
         for _ in 0..n {
@@ -141,6 +229,10 @@ fn instructions(variant: &str, n: u64) {
         "registry" => tracing::subscriber::with_default(tracing_subscriber::registry(), call),
         "exported" => {
             let layer = llm_traced::otel::layer(provider().tracer("bench"));
+            tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), call)
+        }
+        "exported_sdk" => {
+            let layer = llm_traced::otel::layer(sdk_provider().tracer("bench"));
             tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), call)
         }
         other => panic!("unknown variant {other}"),

@@ -392,3 +392,77 @@ fn tool_content_follows_the_switches_in_the_saved_file_and_the_log() {
         );
     }
 }
+
+#[llm_traced(kind = "tool")]
+fn think_fast(i: u32) -> u32 {
+    i
+}
+
+#[llm_traced(kind = "tool")]
+fn search_fast(i: u32) -> u32 {
+    i
+}
+
+#[llm_traced(kind = "agent")]
+fn fast_agent() {
+    for i in 0..500 {
+        think_fast(i);
+        search_fast(i);
+    }
+}
+
+/// A thousand steps far shorter than a millisecond: their records carry
+/// microsecond times, a `seq` in the order they started and request ids
+/// that grow with it, so that sorting by (start, seq, id) gives the run.
+#[test]
+fn sub_millisecond_steps_are_recorded_in_the_order_they_ran() {
+    let h = everything_on();
+    fast_agent();
+    let agent = one_record(&h.dir, "fast_agent");
+    let mut steps: Vec<_> = records_named(&h.dir, "think_fast")
+        .into_iter()
+        .chain(records_named(&h.dir, "search_fast"))
+        .filter(|r| r.trace_id == agent.trace_id)
+        .collect();
+    assert_eq!(steps.len(), 1000);
+    steps.sort_by(|a, b| {
+        (a.started_at, a.seq, &a.request_id).cmp(&(b.started_at, b.seq, &b.request_id))
+    });
+    let names: Vec<&str> = steps.iter().map(|r| &*r.name).collect();
+    let ran: Vec<&str> = (0..1000)
+        .map(|i| {
+            if i % 2 == 0 {
+                "think_fast"
+            } else {
+                "search_fast"
+            }
+        })
+        .collect();
+    assert_eq!(names, ran);
+    assert!(steps.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert!(steps.windows(2).all(|w| w[0].request_id < w[1].request_id));
+    assert!(agent.seq < steps[0].seq, "the agent started first");
+
+    // What the file holds: six fractional digits, latency to the µs.
+    let file = std::fs::read_dir(&h.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains(&steps[0].request_id))
+        .unwrap();
+    let name = file.file_name().unwrap().to_str().unwrap().to_owned();
+    assert_eq!(name.find('Z'), Some(22), "yyyymmddThhmmss.ffffffZ: {name}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let saved: Value = serde_json::from_str(&text).unwrap();
+    for field in ["started_at", "ended_at"] {
+        let t = saved[field].as_str().unwrap();
+        assert_eq!(t.len(), "2026-12-01T10:00:00.000000Z".len(), "{field}: {t}");
+    }
+    let latency = saved["latency_ms"].as_f64().unwrap();
+    assert_eq!((latency * 1000.0).round() / 1000.0, latency);
+    let printed = saved["latency_ms"].to_string();
+    assert!(
+        printed.split('.').nth(1).is_none_or(|f| f.len() <= 3),
+        "{printed}"
+    );
+    assert!(saved["seq"].is_u64());
+}

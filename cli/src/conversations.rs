@@ -97,6 +97,8 @@ pub struct Meta {
     #[serde(default)]
     pub(crate) tags: Vec<String>,
     pub(crate) started_at: String,
+    #[serde(default)]
+    pub(crate) seq: Option<u64>,
     pub(crate) latency_ms: f64,
     pub(crate) status: Status,
     #[serde(default)]
@@ -136,7 +138,7 @@ impl Meta {
             }
             None => return Err("not an llm-traced record (no `schema` field)".to_owned()),
         }
-        if crate::when::rfc3339_millis(&meta.started_at).is_none() {
+        if crate::when::rfc3339_micros(&meta.started_at).is_none() {
             return Err(format!("`started_at` is not a time: {}", meta.started_at));
         }
         if !meta.latency_ms.is_finite() {
@@ -146,6 +148,42 @@ impl Meta {
             return Err("`request_id` is empty".to_owned());
         }
         Ok(meta)
+    }
+}
+
+/// Where a call goes among others, first to last: by start, to the
+/// microsecond; then, for calls that started in the same microsecond, by
+/// their place in the process's start order (`seq`: records written before
+/// it existed come first); then by request id (monotonic within a process).
+/// Every command that orders calls sorts by it, so that fast steps of one
+/// trace are listed in the order they ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Order<'a> {
+    /// The start, epoch microseconds.
+    pub started_us: i64,
+    /// The record's `seq`.
+    pub seq: Option<u64>,
+    /// The request id.
+    pub request_id: &'a str,
+}
+
+impl<'a> Order<'a> {
+    /// A listing's metadata's place.
+    pub fn of_meta(m: &'a Meta) -> Self {
+        Order {
+            started_us: crate::when::rfc3339_micros(&m.started_at).unwrap_or(0),
+            seq: m.seq,
+            request_id: &m.request_id,
+        }
+    }
+
+    /// A whole record's place.
+    pub fn of_record(r: &'a CallRecord) -> Self {
+        Order {
+            started_us: r.started_at.timestamp_micros(),
+            seq: r.seq,
+            request_id: &r.request_id,
+        }
     }
 }
 
@@ -196,7 +234,7 @@ pub struct Call<'a> {
     request_model: Option<&'a str>,
     response_model: Option<&'a str>,
     status: Status,
-    /// The start, epoch milliseconds.
+    /// The start, epoch microseconds.
     started: i64,
     trace_id: Option<&'a str>,
     session_id: Option<&'a str>,
@@ -245,8 +283,12 @@ impl Filter {
             }
         }
         if (self.errors && call.status == Status::Ok)
-            || self.since.is_some_and(|s| call.started < s)
-            || self.until.is_some_and(|u| call.started >= u)
+            || self
+                .since
+                .is_some_and(|s| call.started < s.saturating_mul(1000))
+            || self
+                .until
+                .is_some_and(|u| call.started >= u.saturating_mul(1000))
         {
             return false;
         }

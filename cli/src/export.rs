@@ -18,7 +18,7 @@ use llm_traced_runtime::Status;
 use serde_json::{json, Map, Value};
 
 use crate::conversations::Call;
-use crate::conversations::{conversation_files, load, Skip};
+use crate::conversations::{conversation_files, load, Order, Skip};
 use crate::exit::{Failure, Outcome};
 
 /// `export --help`'s examples and exit codes.
@@ -103,7 +103,7 @@ pub(crate) struct Found {
     pub(crate) record: CallRecord,
     /// Where it was read (a file, or a log and its line).
     pub(crate) source: String,
-    /// Its start, epoch milliseconds.
+    /// Its start, epoch microseconds.
     pub(crate) started: i64,
 }
 
@@ -215,7 +215,7 @@ pub fn run(args: &ExportArgs) -> Result<Outcome, Failure> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for path in &args.paths {
         let mut add = |record: CallRecord, source: String| {
-            let started = record.started_at.timestamp_millis();
+            let started = record.started_at.timestamp_micros();
             let new = Found {
                 record,
                 source,
@@ -246,8 +246,8 @@ pub fn run(args: &ExportArgs) -> Result<Outcome, Failure> {
         .filter(|f| errors_too || f.record.status == Status::Ok)
         .collect();
     kept.sort_by(|a, b| {
-        a.started
-            .cmp(&b.started)
+        Order::of_record(&a.record)
+            .cmp(&Order::of_record(&b.record))
             .then_with(|| a.source.cmp(&b.source))
     });
     if let Some(n) = args.limit {
@@ -403,7 +403,7 @@ fn metadata(r: &CallRecord) -> Value {
     m.insert("function".into(), json!(r.function));
     m.insert(
         "started_at".into(),
-        json!(crate::when::format_millis(r.started_at.timestamp_millis())),
+        json!(crate::when::format_micros(r.started_at.timestamp_micros())),
     );
     m.insert("status".into(), json!(r.status.as_str()));
     if let Some(e) = &r.error {
@@ -718,7 +718,7 @@ fn csv(found: &[Found], out: &mut String) {
         let cells = [
             r.request_id.clone(),
             f.source.clone(),
-            crate::when::format_millis(f.started),
+            crate::when::format_micros(f.started),
             r.name.to_string(),
             r.function.to_string(),
             opt(r.provider.as_deref()),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use llm_traced_runtime::Status;
 
-use crate::conversations::{conversation_files, Call, Meta};
+use crate::conversations::{conversation_files, Call, Meta, Order};
 use crate::exit::{Failure, Outcome};
 use crate::render::{self, Column, Paint, Style, Table};
 
@@ -103,7 +103,7 @@ impl<'a> Entry<'a> {
         Entry {
             file: row.path.display().to_string(),
             request_id: &m.request_id,
-            started_at: crate::when::format_millis(row.started),
+            started_at: crate::when::format_micros(row.started),
             name: &m.name,
             function: &m.function,
             provider: m.provider.as_deref(),
@@ -124,7 +124,7 @@ impl<'a> Entry<'a> {
     }
 }
 
-/// A listed call: its file, its metadata, its start (epoch ms).
+/// A listed call: its file, its metadata, its start (epoch µs).
 struct Row {
     path: std::path::PathBuf,
     meta: Meta,
@@ -166,7 +166,7 @@ pub fn run(args: &LsArgs, style: Style) -> Result<Outcome, Failure> {
         match meta {
             Ok(meta) => {
                 total += 1;
-                let started = crate::when::rfc3339_millis(&meta.started_at).unwrap_or(0);
+                let started = crate::when::rfc3339_micros(&meta.started_at).unwrap_or(0);
                 if args.filter.matches(&Call::of_meta(&meta, started)) {
                     loaded.push(Row {
                         path: file.clone(),
@@ -181,7 +181,8 @@ pub fn run(args: &LsArgs, style: Style) -> Result<Outcome, Failure> {
             }
         }
     }
-    loaded.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| b.path.cmp(&a.path)));
+    // Newest first: the reverse of the order the calls started in.
+    loaded.sort_by(|a, b| Order::of_meta(&b.meta).cmp(&Order::of_meta(&a.meta)));
 
     let text = if args.json {
         let entries: Vec<Entry<'_>> = loaded.iter().map(Entry::new).collect();
@@ -273,7 +274,7 @@ fn table(args: &LsArgs, loaded: &[Row], style: Style) -> String {
             .and_then(|u| u.total())
             .map_or_else(|| "-".to_owned(), render::short_count);
         let mut cells = vec![
-            crate::when::format_millis(l.started)
+            crate::when::format_micros(l.started)
                 .get(5..19)
                 .unwrap_or_default()
                 .replace('T', " "),

@@ -9,7 +9,7 @@ use llm_traced_runtime::record::CallRecord;
 use llm_traced_runtime::Status;
 use serde_json::Value;
 
-use crate::conversations::{conversation_files, load, Skip};
+use crate::conversations::{conversation_files, load, Order, Skip};
 use crate::exit::{Failure, Outcome};
 use crate::render::{self, Paint, Style};
 
@@ -88,11 +88,10 @@ pub fn run(args: &ShowArgs, style: Style) -> Result<Outcome, Failure> {
                 }
             }
         }
-        // Oldest first.
+        // Oldest first, in the order the calls started.
         loaded.sort_by(|a, b| {
-            a.record
-                .started_at
-                .cmp(&b.record.started_at)
+            Order::of_record(&a.record)
+                .cmp(&Order::of_record(&b.record))
                 .then_with(|| a.path.cmp(&b.path))
         });
         for l in &loaded {
@@ -166,7 +165,7 @@ pub fn render_record(r: &CallRecord, file: &str, width: usize, style: Style) -> 
     };
     fact(
         "time",
-        &r.started_at.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string(),
+        &r.started_at.format("%Y-%m-%d %H:%M:%S%.6f UTC").to_string(),
         None,
     );
     let mut function = r.function.to_string();

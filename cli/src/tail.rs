@@ -21,6 +21,8 @@ Examples:
   llm-traced tail -n 0 calls.jsonl           only new calls
   llm-traced tail -n 50 --no-follow calls.jsonl
 
+Lines come in the order the calls ended, which is the order the log has
+them (`ls --trace` and `show` list a trace in the order its calls started).
 Errors are red and warnings yellow (on a terminal). When the log is rotated
 (renamed and recreated) tail finishes the old file and goes on with the new
 one; a log that does not exist yet is waited for. Stop with Ctrl-C.
@@ -162,11 +164,11 @@ pub fn format_record(r: &CallRecord, width: usize, style: Style) -> String {
         .or(r.response_model.as_deref())
         .unwrap_or("-");
     let head = format!(
-        "{} {:<5} {:<16} {:<14} {:>8}  ",
-        r.started_at.format("%H:%M:%S%.3f"),
+        "{} {:<5} {:<14} {:<13} {:>8}  ",
+        r.started_at.format("%H:%M:%S%.6f"),
         r.status.as_str(),
-        render::truncate(model, 16),
-        render::truncate(&r.name, 14),
+        render::truncate(model, 14),
+        render::truncate(&r.name, 13),
         render::duration_ms(r.latency_ms),
     );
     let rest = match &r.error {

@@ -53,23 +53,34 @@ pub fn parse_when_at(text: &str, now: DateTime<Utc>) -> Result<i64, String> {
 }
 
 /// Milliseconds since the epoch of an RFC 3339 timestamp. The records'
-/// own format (`2026-11-27T09:26:47.124Z`) is read without allocating;
-/// anything else RFC 3339 goes through chrono.
+/// own formats (`2026-11-27T09:26:47.124Z`, `2026-11-27T09:26:47.124567Z`)
+/// are read without allocating; anything else RFC 3339 goes through chrono.
 pub fn rfc3339_millis(s: &str) -> Option<i64> {
-    fast_utc_millis(s.as_bytes()).or_else(|| {
-        DateTime::parse_from_rfc3339(s)
-            .ok()
-            .map(|d| d.with_timezone(&Utc).timestamp_millis())
-    })
+    rfc3339_micros(s).map(|us| us.div_euclid(1000))
 }
 
 /// [`rfc3339_millis`] of bytes.
 pub fn rfc3339_millis_bytes(b: &[u8]) -> Option<i64> {
-    fast_utc_millis(b).or_else(|| rfc3339_millis(std::str::from_utf8(b).ok()?))
+    rfc3339_micros_bytes(b).map(|us| us.div_euclid(1000))
 }
 
-fn fast_utc_millis(b: &[u8]) -> Option<i64> {
-    // YYYY-MM-DDTHH:MM:SS[.fff]Z
+/// Microseconds since the epoch of an RFC 3339 timestamp (digits past the
+/// sixth are dropped): what calls are sorted by.
+pub fn rfc3339_micros(s: &str) -> Option<i64> {
+    fast_utc_micros(s.as_bytes()).or_else(|| {
+        DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|d| d.with_timezone(&Utc).timestamp_micros())
+    })
+}
+
+/// [`rfc3339_micros`] of bytes.
+pub fn rfc3339_micros_bytes(b: &[u8]) -> Option<i64> {
+    fast_utc_micros(b).or_else(|| rfc3339_micros(std::str::from_utf8(b).ok()?))
+}
+
+fn fast_utc_micros(b: &[u8]) -> Option<i64> {
+    // YYYY-MM-DDTHH:MM:SS[.ffffff]Z
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') {
         return None;
     }
@@ -96,24 +107,25 @@ fn fast_utc_millis(b: &[u8]) -> Option<i64> {
     {
         return None;
     }
-    let mut millis = 0i64;
+    let mut micros = 0i64;
     let rest = &b[19..b.len() - 1];
     if !rest.is_empty() {
         if rest[0] != b'.' || rest.len() < 2 {
             return None;
         }
         let frac = &rest[1..];
-        let mut scale = 100;
+        let mut scale = 100_000;
         for &c in frac {
             if !c.is_ascii_digit() {
                 return None;
             }
-            millis += i64::from(c - b'0') * scale;
+            micros += i64::from(c - b'0') * scale;
             scale /= 10;
         }
     }
     let days = days_from_civil(year, month, day);
-    Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis)
+    let seconds = ((days * 24 + hour) * 60 + minute) * 60 + second;
+    Some(seconds * 1_000_000 + micros)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
@@ -136,6 +148,14 @@ pub fn format_millis(ms: i64) -> String {
     }
 }
 
+/// `2026-11-27T09:26:47.124567Z` from epoch microseconds.
+pub fn format_micros(us: i64) -> String {
+    match Utc.timestamp_micros(us).single() {
+        Some(t) => t.to_rfc3339_opts(SecondsFormat::Micros, true),
+        None => us.to_string(),
+    }
+}
+
 /// `2026-11-27 09:26` (UTC) from epoch milliseconds: a bucket's start.
 pub fn format_minutes(ms: i64) -> String {
     match Utc.timestamp_millis_opt(ms).single() {
@@ -152,21 +172,34 @@ mod tests {
     fn fast_path_agrees_with_chrono() {
         for s in [
             "2026-11-27T09:26:47.124Z",
+            "2026-11-27T09:26:47.124567Z",
+            "2026-11-27T09:26:47.124567891Z",
             "1970-01-01T00:00:00Z",
             "2000-02-29T23:59:59.9Z",
             "2026-03-01T00:00:00.000Z",
             "1969-12-31T23:59:59.999Z",
+            "1969-12-31T23:59:59.999999Z",
         ] {
+            let slow = DateTime::parse_from_rfc3339(s)
+                .map(|d| d.timestamp_micros())
+                .ok();
+            assert_eq!(fast_utc_micros(s.as_bytes()), slow, "{s}");
             let slow = DateTime::parse_from_rfc3339(s)
                 .map(|d| d.timestamp_millis())
                 .ok();
-            assert_eq!(fast_utc_millis(s.as_bytes()), slow, "{s}");
+            assert_eq!(rfc3339_millis(s), slow, "{s}");
         }
         assert_eq!(
             rfc3339_millis("2026-11-27T10:26:47.124+01:00"),
             rfc3339_millis("2026-11-27T09:26:47.124Z")
         );
+        assert_eq!(
+            rfc3339_micros("2026-11-27T10:26:47.124567+01:00"),
+            rfc3339_micros("2026-11-27T09:26:47.124567Z")
+        );
         assert_eq!(rfc3339_millis("yesterday"), None);
+        let us = rfc3339_micros("2026-11-27T09:26:47.000042Z").unwrap();
+        assert_eq!(format_micros(us), "2026-11-27T09:26:47.000042Z");
     }
 
     #[test]

@@ -162,7 +162,7 @@ fn promptfoo_cases_with_and_without_an_assertion() {
             "trace_id": "ab".repeat(16), "span_id": "cd".repeat(8),
             "provider": "anthropic", "request_model": "claude-sonnet-4-5",
             "response_model": "claude-sonnet-4-5-20250929",
-            "function": "app::ask", "started_at": "2026-11-27T10:00:00.000Z",
+            "function": "app::ask", "started_at": "2026-11-27T10:00:00.000000Z",
             "status": "ok",
             "parameters": {"max_tokens": 512, "temperature": 0.2},
             "masked": {"email": 1},
@@ -320,7 +320,7 @@ fn csv_rows_keep_failed_calls_and_quote_cells() {
     assert_eq!(
         rows[1],
         format!(
-            "{PLAIN},{log}:1,2026-11-27T09:26:47.124Z,ask,quickstart::ask,openai,gpt-4o,\
+            "{PLAIN},{log}:1,2026-11-27T09:26:47.124000Z,ask,quickstart::ask,openai,gpt-4o,\
              gpt-4o-2024-08-06,16,10,26,0.00014,0.095979,ok,,71f00cfdcb569fe361b68839e15d59fc,,,,"
         )
     );

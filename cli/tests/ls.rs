@@ -148,7 +148,7 @@ fn json_has_the_details() {
     let e = &all[2];
     assert_eq!(e["status"], "error");
     assert_eq!(e["error_type"], "rate_limit");
-    assert_eq!(e["started_at"], "2026-11-27T09:10:00.000Z");
+    assert_eq!(e["started_at"], "2026-11-27T09:10:00.000000Z");
     assert_eq!(e["request_model"], "gpt-4o-mini");
     assert!(e["file"].as_str().is_some_and(|f| f.ends_with(".json")));
     assert_eq!(all[1]["total_tokens"], 1234);

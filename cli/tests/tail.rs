@@ -92,7 +92,7 @@ fn follows_new_lines_and_survives_rotation() {
     let third = tail.next();
     assert_eq!(
         third,
-        "09:00:03.000 ok    gpt-4o           call3            250 ms  1200 tok $0.002100"
+        "09:00:03.000000 ok    gpt-4o         call3           250 ms  1200 tok $0.002100"
     );
 
     // A new line, written in two pieces.

@@ -89,18 +89,52 @@ impl SpanId {
     }
 }
 
-/// A request id: a UUID v7 (time-ordered to the millisecond) with 74 random
-/// bits from the thread's fast generator. `Uuid::now_v7` asks the kernel for
-/// its random bits on every call (a system call per recorded call, and a
-/// panic where `getrandom` fails); an id that must be unique, not secret,
-/// needs neither.
+/// A request id: a UUID v7 (time-ordered to the millisecond), monotonic
+/// within the process: after the 48-bit millisecond come 16 bits of a
+/// counter that restarts at each new millisecond (RFC 9562's method 1, the
+/// 12 bits of `rand_a` and 4 of `rand_b`), then 56 random bits from the
+/// thread's fast generator, so that the last 8 hex digits, which `ls` shows
+/// as the short id, stay random. Two ids made one after the other compare in
+/// that order, as text and as bytes, whichever thread made them. A counter
+/// that runs over lends its carry to the millisecond: the ids stay ordered
+/// and unique, a millisecond ahead at worst.
+///
+/// `Uuid::now_v7` asks the kernel for its random bits on every call (a system
+/// call per recorded call, and a panic where `getrandom` fails); an id that
+/// must be unique, not secret, needs neither.
 pub(crate) fn request_id(at: chrono::DateTime<chrono::Utc>) -> String {
-    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
-    let mut random = [0u8; 10];
-    fastrand::fill(&mut random);
-    uuid::Builder::from_unix_timestamp_millis(millis, &random)
+    use std::sync::atomic::{AtomicU64, Ordering};
+    /// The last id's millisecond (high 48 bits) and counter (low 16).
+    static LAST: AtomicU64 = AtomicU64::new(0);
+
+    let floor = u64::try_from(at.timestamp_millis()).unwrap_or(0) << 16;
+    let mut prev = LAST.load(Ordering::Relaxed);
+    let stamp = loop {
+        let next = floor.max(prev.wrapping_add(1));
+        match LAST.compare_exchange_weak(prev, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => break next,
+            Err(now) => prev = now,
+        }
+    };
+    let millis = stamp >> 16;
+    let counter = stamp & 0xffff;
+    let mut bytes = [0u8; 10];
+    fastrand::fill(&mut bytes[2..]);
+    // The builder overwrites the version's 4 bits (bytes[0]'s high half) and
+    // the variant's 2 (bytes[2]'s top).
+    bytes[0] = (counter >> 12) as u8;
+    bytes[1] = (counter >> 4) as u8;
+    bytes[2] = (((counter & 0xf) as u8) << 2) | (bytes[2] & 0b11);
+    uuid::Builder::from_unix_timestamp_millis(millis, &bytes)
         .into_uuid()
         .to_string()
+}
+
+/// The next call's place in the process's start order: 0, 1, 2, …
+pub(crate) fn next_seq() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    SEQ.fetch_add(1, Ordering::Relaxed)
 }
 
 fn parse_hex(hex: &str, out: &mut [u8]) -> Option<()> {
@@ -556,18 +590,58 @@ mod tests {
         let b = request_id(at + chrono::Duration::milliseconds(1));
         let parsed = uuid::Uuid::parse_str(&a).unwrap();
         assert_eq!(parsed.get_version_num(), 7);
+        assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
         assert_eq!(a.len(), 36);
         assert!(a < b, "{a} then {b}");
-        assert_ne!(
-            request_id(at),
-            request_id(at),
-            "random within a millisecond"
-        );
+        assert_ne!(request_id(at), request_id(at));
+        // The id's time is the call's, or a little later when ids of other
+        // threads (other tests) came first.
         let (secs, nanos) = parsed.get_timestamp().unwrap().to_unix();
-        assert_eq!(
-            secs as i64 * 1000 + i64::from(nanos / 1_000_000),
+        let millis = secs as i64 * 1000 + i64::from(nanos / 1_000_000);
+        assert!(
+            (at.timestamp_millis()..at.timestamp_millis() + 1000).contains(&millis),
+            "{millis} for {}",
             at.timestamp_millis()
         );
+    }
+
+    #[test]
+    fn request_ids_made_one_after_another_sort_in_that_order() {
+        let at = chrono::Utc::now();
+        // Many in one millisecond, from several threads: each thread's ids
+        // are increasing, all are distinct.
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(move || (0..5000).map(|_| request_id(at)).collect::<Vec<_>>())
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in threads {
+            let ids = t.join().unwrap();
+            assert!(
+                ids.windows(2).all(|w| w[0] < w[1]),
+                "in order within a thread"
+            );
+            all.extend(ids);
+        }
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), n, "unique");
+        // The short id `ls` shows (the last 8 hex digits) stays random.
+        let tails: std::collections::HashSet<_> = all.iter().map(|id| &id[28..]).collect();
+        assert!(
+            tails.len() > n * 9 / 10,
+            "{} distinct tails of {n}",
+            tails.len()
+        );
+    }
+
+    #[test]
+    fn call_sequence_numbers_increase() {
+        let a = next_seq();
+        let b = next_seq();
+        assert!(b > a);
     }
 
     #[test]

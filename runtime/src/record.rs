@@ -197,13 +197,19 @@ pub struct CallRecord {
     /// The provider's response id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_id: Option<String>,
-    /// When the call started (UTC, RFC 3339, milliseconds).
-    #[serde(with = "rfc3339_millis")]
+    /// When the call started (UTC, RFC 3339, microseconds; readers take
+    /// any number of fractional digits).
+    #[serde(with = "rfc3339_micros")]
     pub started_at: DateTime<Utc>,
     /// When it ended.
-    #[serde(with = "rfc3339_millis")]
+    #[serde(with = "rfc3339_micros")]
     pub ended_at: DateTime<Utc>,
-    /// Wall time of the call, in milliseconds.
+    /// The call's place among the calls this process started (0, 1, 2, …,
+    /// in start order): what orders two calls that started in the same
+    /// microsecond. Absent in records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// Wall time of the call, in milliseconds, to the microsecond.
     pub latency_ms: f64,
     /// How it ended.
     pub status: Status,
@@ -362,8 +368,26 @@ impl std::error::Error for ReadError {
     }
 }
 
+/// Serde for UTC timestamps as RFC 3339 with microseconds
+/// (`2026-11-27T08:35:16.123456Z`): the calls' start and end.
+pub mod rfc3339_micros {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserializer, Serializer};
+
+    /// Writes `2026-11-27T08:35:16.123456Z`.
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Micros, true))
+    }
+
+    /// Reads any RFC 3339 timestamp (milliseconds, as older records have
+    /// them, included).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        super::rfc3339_millis::deserialize(d)
+    }
+}
+
 /// Serde for UTC timestamps as RFC 3339 with milliseconds
-/// (`2026-11-27T08:35:16.123Z`).
+/// (`2026-11-27T08:35:16.123Z`): when a score was given.
 pub mod rfc3339_millis {
     use chrono::{DateTime, SecondsFormat, Utc};
     use serde::{Deserialize, Deserializer, Serializer};

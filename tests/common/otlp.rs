@@ -33,6 +33,8 @@ struct Received {
     traces: Vec<ExportTraceServiceRequest>,
     metrics: Vec<ExportMetricsServiceRequest>,
     logs: Vec<ExportLogsServiceRequest>,
+    /// How long each request is held before it is answered (a slow collector).
+    delay: Duration,
 }
 
 /// A running receiver; it stops with the process.
@@ -55,7 +57,16 @@ impl Receiver {
     /// Starts a receiver on a free port, served by a runtime of its own so
     /// that it answers while the test thread waits on a flush.
     pub fn start() -> Receiver {
-        let received = Arc::new(Mutex::new(Received::default()));
+        Receiver::start_slow(Duration::ZERO)
+    }
+
+    /// A receiver that holds each request for `delay` before it takes it: a
+    /// collector slower than the program.
+    pub fn start_slow(delay: Duration) -> Receiver {
+        let received = Arc::new(Mutex::new(Received {
+            delay,
+            ..Received::default()
+        }));
         let (tx, rx) = std::sync::mpsc::channel();
         let state = received.clone();
         std::thread::spawn(move || {
@@ -161,6 +172,8 @@ impl Receiver {
 }
 
 async fn traces(State(state): State<Arc<Mutex<Received>>>, body: Bytes) -> impl IntoResponse {
+    let delay = state.lock().unwrap().delay;
+    tokio::time::sleep(delay).await;
     match ExportTraceServiceRequest::decode(body) {
         Ok(request) => {
             state.lock().unwrap().traces.push(request);
@@ -171,6 +184,8 @@ async fn traces(State(state): State<Arc<Mutex<Received>>>, body: Bytes) -> impl 
 }
 
 async fn logs(State(state): State<Arc<Mutex<Received>>>, body: Bytes) -> impl IntoResponse {
+    let delay = state.lock().unwrap().delay;
+    tokio::time::sleep(delay).await;
     match ExportLogsServiceRequest::decode(body) {
         Ok(request) => {
             state.lock().unwrap().logs.push(request);
@@ -181,6 +196,8 @@ async fn logs(State(state): State<Arc<Mutex<Received>>>, body: Bytes) -> impl In
 }
 
 async fn metrics(State(state): State<Arc<Mutex<Received>>>, body: Bytes) -> impl IntoResponse {
+    let delay = state.lock().unwrap().delay;
+    tokio::time::sleep(delay).await;
     match ExportMetricsServiceRequest::decode(body) {
         Ok(request) => {
             state.lock().unwrap().metrics.push(request);
@@ -192,6 +209,27 @@ async fn metrics(State(state): State<Arc<Mutex<Received>>>, body: Bytes) -> impl
 
 fn protobuf(body: Vec<u8>) -> axum::response::Response {
     ([(header::CONTENT_TYPE, "application/x-protobuf")], body).into_response()
+}
+
+/// A collector that takes connections and never answers: `http://127.0.0.1:PORT`.
+pub fn hanging_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream); // read nothing, answer nothing, close nothing
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// An address where nothing listens: `http://127.0.0.1:PORT`.
+pub fn down_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}")
 }
 
 /// The value of attribute `key`, if present.

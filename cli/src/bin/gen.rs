@@ -567,6 +567,7 @@ impl Generator {
         r.response_id = response_id;
         r.started_at = started;
         r.ended_at = ended;
+        r.seq = Some(i);
         r.latency_ms = (latency * 1000.0).round() / 1000.0;
         r.status = status;
         r.tool_calls = tool_calls;

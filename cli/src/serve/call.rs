@@ -231,7 +231,7 @@ fn facts(
     scores: &[llm_traced_runtime::score::ScoreLine],
 ) {
     b.push_str("<dl>");
-    fact(b, "time", &html::time_ms(r.started_at.timestamp_millis()));
+    fact(b, "time", &html::time_us(r.started_at.timestamp_micros()));
     fact(b, "function", &esc(&r.function));
     fact(b, "kind", &esc(&r.kind));
     let provider = match &r.provider {
@@ -399,7 +399,7 @@ fn facts(
 fn facts_from_entry(b: &mut String, index: &Index, e: &Entry) {
     let s = &index.syms;
     b.push_str("<aside class=\"facts\"><dl>");
-    fact(b, "time", &html::time_ms(e.started_ms));
+    fact(b, "time", &html::time_us(e.started_us));
     fact(b, "function", &esc(s.name(e.function)));
     fact(b, "model", &esc(e.model().map_or("–", |m| s.name(m))));
     fact(b, "latency", &html::duration(e.latency_ms));

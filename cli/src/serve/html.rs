@@ -102,11 +102,11 @@ pub fn time(ms: i64) -> String {
     }
 }
 
-/// `2026-11-27 09:26:47.125` (UTC).
-pub fn time_ms(ms: i64) -> String {
-    match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) => t.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
-        None => ms.to_string(),
+/// `2026-11-27 09:26:47.125042` (UTC), from epoch microseconds.
+pub fn time_us(us: i64) -> String {
+    match chrono::DateTime::from_timestamp_micros(us) {
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+        None => us.to_string(),
     }
 }
 

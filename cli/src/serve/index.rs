@@ -89,8 +89,10 @@ pub struct Entry {
     pub tenant: Option<Sym>,
     /// The bound tags.
     pub tags: Box<[Sym]>,
-    /// Start, epoch milliseconds.
-    pub started_ms: i64,
+    /// Start, epoch microseconds.
+    pub started_us: i64,
+    /// The call's place in its process's start order (`seq`).
+    pub seq: Option<u64>,
     /// Latency, ms.
     pub latency_ms: f64,
     /// How it ended.
@@ -112,6 +114,21 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// Start, epoch milliseconds.
+    pub fn started_ms(&self) -> i64 {
+        self.started_us.div_euclid(1000)
+    }
+
+    /// Its place among other calls (start, `seq`, request id), as every
+    /// command orders calls.
+    pub fn order(&self) -> crate::conversations::Order<'_> {
+        crate::conversations::Order {
+            started_us: self.started_us,
+            seq: self.seq,
+            request_id: &self.request_id,
+        }
+    }
+
     /// The model shown: the one asked for, else the one that answered.
     pub fn model(&self) -> Option<Sym> {
         self.request_model.or(self.response_model)
@@ -204,7 +221,8 @@ impl Index {
             session: opt(s, meta.session_id),
             tenant: opt(s, meta.tenant_id),
             tags: meta.tags.iter().map(|t| s.id(t)).collect(),
-            started_ms: crate::when::rfc3339_millis(&meta.started_at).unwrap_or(0),
+            started_us: crate::when::rfc3339_micros(&meta.started_at).unwrap_or(0),
+            seq: meta.seq,
             latency_ms: meta.latency_ms,
             status: meta.status,
             error_type: opt(s, meta.error.and_then(|e| e.error_type)),
@@ -243,9 +261,7 @@ impl Index {
         let mut order: Vec<u32> = (0..entries.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| {
             let (a, b) = (&entries[a as usize], &entries[b as usize]);
-            b.started_ms
-                .cmp(&a.started_ms)
-                .then_with(|| b.request_id.cmp(&a.request_id))
+            b.order().cmp(&a.order())
         });
         let mut by_trace: HashMap<Box<str>, Vec<u32>> = HashMap::new();
         let mut by_session: HashMap<Sym, Vec<u32>> = HashMap::new();

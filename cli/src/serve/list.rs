@@ -168,7 +168,7 @@ pub fn row(index: &Index, e: &Entry, scored: bool) -> String {
         "<tr class=\"{class}\" data-href=\"{href}\" data-id=\"{}\"><td class=\"time\">{}</td>\
          <td><a href=\"{href}\">{}</a></td><td>{}</td><td>{}</td>",
         esc(&e.request_id),
-        html::time(e.started_ms),
+        html::time(e.started_ms()),
         esc(s.name(e.name)),
         esc(s.name(e.kind)),
         esc(e.model().map_or("–", |m| s.name(m)))

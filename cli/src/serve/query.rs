@@ -239,8 +239,8 @@ impl Query {
         if !self.tag.is_empty() && !e.tags.iter().any(|t| syms.name(*t) == self.tag) {
             return false;
         }
-        if self.since_ms.is_some_and(|s| e.started_ms < s)
-            || self.until_ms.is_some_and(|u| e.started_ms >= u)
+        if self.since_ms.is_some_and(|s| e.started_ms() < s)
+            || self.until_ms.is_some_and(|u| e.started_ms() >= u)
         {
             return false;
         }
@@ -272,7 +272,7 @@ impl Query {
                 Sort::Tokens => e.total_tokens.map_or(-1.0, |t| t as f64),
                 Sort::Cost => e.cost_usd.unwrap_or(-1.0),
                 Sort::Latency => e.latency_ms,
-                _ => e.started_ms as f64,
+                _ => e.started_us as f64,
             }
         };
         let text = |e: &Entry| -> &str {

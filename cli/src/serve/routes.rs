@@ -283,7 +283,7 @@ async fn export_as(app: std::sync::Arc<App>, query: Query, name: &str) -> Respon
             }) else {
                 continue;
             };
-            let started = record.started_at.timestamp_millis();
+            let started = record.started_at.timestamp_micros();
             found.push(crate::export::Found {
                 record,
                 source,
@@ -291,8 +291,8 @@ async fn export_as(app: std::sync::Arc<App>, query: Query, name: &str) -> Respon
             });
         }
         found.sort_by(|a, b| {
-            a.started
-                .cmp(&b.started)
+            crate::conversations::Order::of_record(&a.record)
+                .cmp(&crate::conversations::Order::of_record(&b.record))
                 .then_with(|| a.source.cmp(&b.source))
         });
         // Failed calls only in csv, as the command does without --include-errors

@@ -66,7 +66,7 @@ pub fn render(index: &Index, session_id: &str, ids: &[u32], page: usize) -> Stri
             if e.failed() { " failed" } else { "" },
             esc(&e.request_id),
             esc(s.name(e.name)),
-            html::time(e.started_ms),
+            html::time(e.started_ms()),
             esc(e.model().map_or("–", |m| s.name(m))),
             html::opt_count(e.total_tokens),
             html::duration(e.latency_ms),

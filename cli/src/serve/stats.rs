@@ -84,15 +84,15 @@ pub fn report(index: &Index, ids: &[u32], by: Option<Bucket>, inputs: Vec<String
         if let Some(unit) = by {
             let ms = millis(unit);
             buckets
-                .entry(e.started_ms.div_euclid(ms))
+                .entry(e.started_ms().div_euclid(ms))
                 .or_default()
                 .add(e);
         }
         if let Some(class) = e.error_class(syms) {
             *types.entry(class).or_default() += 1;
         }
-        first = first.min(e.started_ms);
-        last = last.max(e.started_ms);
+        first = first.min(e.started_ms());
+        last = last.max(e.started_ms());
     }
     let n = total.count;
     let latency = (n > 0).then(|| {
@@ -320,7 +320,7 @@ pub fn chart_unit(index: &Index, ids: &[u32], query: &Query) -> Bucket {
         _ => {}
     }
     let (lo, hi) = ids.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &id| {
-        let t = index.entry(id).started_ms;
+        let t = index.entry(id).started_ms();
         (lo.min(t), hi.max(t))
     });
     if hi.saturating_sub(lo) <= 3 * 86_400_000 {
@@ -452,7 +452,7 @@ fn charts(b: &mut String, index: &Index, ids: &[u32], unit: Bucket) {
     for &id in ids {
         let e = index.entry(id);
         buckets
-            .entry(e.started_ms.div_euclid(ms))
+            .entry(e.started_ms().div_euclid(ms))
             .or_default()
             .add(e);
     }

@@ -59,17 +59,19 @@ pub fn render(index: &Index, trace_id: &str, ids: &[u32], selected: Option<u32>)
     let s = &index.syms;
     let start = ids
         .iter()
-        .map(|&id| index.entry(id).started_ms)
+        .map(|&id| index.entry(id).started_us)
         .min()
         .unwrap_or(0);
     let end = ids
         .iter()
         .map(|&id| {
             let e = index.entry(id);
-            e.started_ms as f64 + e.latency_ms.max(0.0)
+            (e.started_us - start) as f64 / 1000.0 + e.latency_ms.max(0.0)
         })
-        .fold(start as f64, f64::max);
-    let span = (end - start as f64).max(1.0);
+        .fold(0.0, f64::max);
+    // Milliseconds from the trace's start; a trace of sub-millisecond steps
+    // is drawn to a scale of at least one millisecond.
+    let span = end.max(1.0);
     let tokens: u64 = ids
         .iter()
         .filter_map(|&id| index.entry(id).total_tokens)
@@ -89,7 +91,7 @@ pub fn render(index: &Index, trace_id: &str, ids: &[u32], selected: Option<u32>)
         ids.len(),
         html::count(tokens),
         html::usd(cost),
-        html::duration(end - start as f64),
+        html::duration(end),
         if errors > 0 { "errtext" } else { "" },
         errors
     );
@@ -112,7 +114,8 @@ pub fn render(index: &Index, trace_id: &str, ids: &[u32], selected: Option<u32>)
         if Some(*id) == selected {
             class.push_str(" selected");
         }
-        let x = (e.started_ms - start) as f64 / span * 1000.0;
+        let offset_ms = (e.started_us - start) as f64 / 1000.0;
+        let x = offset_ms / span * 1000.0;
         let w = (e.latency_ms.max(0.0) / span * 1000.0).max(2.0);
         let bar_class = if e.failed() {
             "bar-err".to_owned()
@@ -139,7 +142,7 @@ pub fn render(index: &Index, trace_id: &str, ids: &[u32], selected: Option<u32>)
                 None => "<span class=\"badge ok\">ok</span>".to_owned(),
             },
             esc(s.name(e.name)),
-            html::duration((e.started_ms - start) as f64),
+            html::duration(offset_ms),
             html::duration(e.latency_ms),
         );
     }

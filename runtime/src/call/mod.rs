@@ -10,9 +10,9 @@
 use std::any::Any;
 use std::fmt::Display;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use tracing::Span;
@@ -192,6 +192,8 @@ pub struct CallState {
     started: Instant,
     started_at: DateTime<Utc>,
     request_id: String,
+    /// Its place in the process's start order (the record's `seq`).
+    seq: u64,
     model: Option<String>,
     messages: Option<Value>,
     request: Option<Value>,
@@ -288,7 +290,9 @@ impl CallState {
         let wants_messages = site.audit || shows_prompts;
         let keeps_response = otel_responses || config.is_some_and(Config::wants_response);
         let wants_response = keeps_response || site.audit;
-        let started_at = Utc::now();
+        // To the microsecond, as the record is written, so that what the
+        // outputs hold and what is read back agree.
+        let started_at = Utc::now().trunc_subsecs(6);
         Box::new(CallState {
             site,
             span,
@@ -299,6 +303,7 @@ impl CallState {
             started: Instant::now(),
             started_at,
             request_id: crate::context::request_id(started_at),
+            seq: crate::context::next_seq(),
             model: site.model.map(str::to_owned),
             messages: None,
             request: None,
@@ -453,6 +458,8 @@ impl CallState {
 
     fn emit(&mut self, outcome: Outcome) {
         let latency = self.started.elapsed();
+        // To the microsecond, like the start.
+        let latency = Duration::from_micros(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
         let ended_at = self.started_at
             + chrono::Duration::from_std(latency).unwrap_or_else(|_| chrono::Duration::zero());
         let config = self.config;
@@ -536,7 +543,10 @@ impl CallState {
             response_id: info.id,
             started_at: self.started_at,
             ended_at,
-            latency_ms: latency.as_secs_f64() * 1000.0,
+            seq: Some(self.seq),
+            // Whole microseconds over a thousand: printed as `303.742`,
+            // not `303.74224399999997`.
+            latency_ms: latency.as_micros() as f64 / 1000.0,
             status,
             messages: self.messages.take(),
             request: self.request.take(),

@@ -32,11 +32,20 @@
 //! [`Context`](crate::Context) share a trace, and [`install_metrics`] for the
 //! two GenAI metrics.
 //!
+//! Nothing is dropped without a word: the pipeline's batch processors sit
+//! behind a gate that sizes the SDK's queue to what it lets through, makes a
+//! call that ends while the queue is full wait for room (at most
+//! [`OtelBuilder::max_wait`]; never while the collector fails or hangs), and
+//! counts what is not exported by reason ([`dropped`], [`Otel::dropped`]).
+//! A provider of your own can have the same with
+//! [`OtelBuilder::span_processor`].
+//!
 //! What the spans carry, and how our trace ids become OpenTelemetry's: see
 //! the README's "OpenTelemetry" section.
 
 pub(crate) mod attributes;
 pub(crate) mod bridge;
+mod gate;
 pub(crate) mod logs;
 mod messages;
 pub(crate) mod metrics;
@@ -56,6 +65,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
 pub use bridge::ContextIdGenerator;
+pub use gate::{DropCounts, Dropped};
 pub use logs::{install_logs, EVALUATION_EVENT};
 pub use messages::{input_messages, output_messages, system_instructions};
 pub use metrics::install as install_metrics;
@@ -213,6 +223,30 @@ pub struct OtelBuilder {
     endpoint: Option<String>,
     service_name: Option<String>,
     metrics: bool,
+    max_queue_size: Option<usize>,
+    max_queue_bytes: Option<usize>,
+    max_export_batch_size: Option<usize>,
+    max_wait: Option<Duration>,
+}
+
+/// Spans (and score records) that may wait for export when nothing says
+/// otherwise: room for a burst of a few thousand agent steps.
+pub const DEFAULT_MAX_QUEUE_SIZE: usize = 32_768;
+/// The most bytes of spans (as encoded, estimated) that may wait for export
+/// when nothing says otherwise; the memory they take is within a small
+/// factor of it.
+pub const DEFAULT_MAX_QUEUE_BYTES: usize = 64 << 20;
+/// How long a call that ends while the export queue is full waits for room
+/// when nothing says otherwise.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_millis(100);
+/// How long the pipeline's shutdown waits for each signal's last export.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the process's pipelines did not export so far, by reason (spans and
+/// score records): nothing, when the collector kept up. Beside
+/// [`log::dropped`](crate::log::dropped) for the JSON log.
+pub fn dropped() -> Dropped {
+    gate::dropped_in_process()
 }
 
 impl OtelBuilder {
@@ -244,6 +278,120 @@ impl OtelBuilder {
         self
     }
 
+    /// How many ended spans (and, separately, score records) may wait for
+    /// export; [`DEFAULT_MAX_QUEUE_SIZE`] unless `OTEL_BSP_MAX_QUEUE_SIZE`
+    /// (`OTEL_BLRP_MAX_QUEUE_SIZE` for scores) says otherwise. Set here, it
+    /// wins over both.
+    pub fn max_queue_size(mut self, spans: usize) -> Self {
+        self.max_queue_size = Some(spans.max(1));
+        self
+    }
+
+    /// How many bytes of spans (as encoded, estimated) may wait for export:
+    /// [`DEFAULT_MAX_QUEUE_BYTES`] unless `LLM_OTEL_MAX_QUEUE_BYTES` says
+    /// otherwise; set here, it wins.
+    pub fn max_queue_bytes(mut self, bytes: usize) -> Self {
+        self.max_queue_bytes = Some(bytes.max(1));
+        self
+    }
+
+    /// How many spans go in one export request at most (the SDK's 512
+    /// unless `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` says otherwise; set here, it
+    /// wins). Requests are also cut to stay under 3 MiB, below a gRPC
+    /// collector's 4 MiB message limit.
+    pub fn max_export_batch_size(mut self, spans: usize) -> Self {
+        self.max_export_batch_size = Some(spans.max(1));
+        self
+    }
+
+    /// How long a call that ends while the export queue is full waits for
+    /// room before its span is dropped (and counted): [`DEFAULT_MAX_WAIT`]
+    /// unless `LLM_OTEL_MAX_WAIT_MS` says otherwise; set here, it wins. No
+    /// call waits while exports are failing or one hangs.
+    pub fn max_wait(mut self, wait: Duration) -> Self {
+        self.max_wait = Some(wait);
+        self
+    }
+
+    /// The gate's limits for one signal: what is set here, else the
+    /// environment, else our defaults.
+    fn limits(&self, queue_variable: &str) -> gate::Limits {
+        gate::Limits {
+            capacity: self
+                .max_queue_size
+                .unwrap_or_else(|| gate::from_env(queue_variable, DEFAULT_MAX_QUEUE_SIZE)),
+            capacity_bytes: self.max_queue_bytes.unwrap_or_else(|| {
+                gate::from_env("LLM_OTEL_MAX_QUEUE_BYTES", DEFAULT_MAX_QUEUE_BYTES)
+            }),
+            max_wait: self.max_wait.unwrap_or_else(|| {
+                Duration::from_millis(gate::from_env(
+                    "LLM_OTEL_MAX_WAIT_MS",
+                    DEFAULT_MAX_WAIT.as_millis() as usize,
+                ) as u64)
+            }),
+        }
+    }
+
+    /// The SDK's batch span processor for `exporter`, behind a gate.
+    fn gated_spans<E: opentelemetry_sdk::trace::SpanExporter + 'static>(
+        &self,
+        exporter: E,
+        endpoint: String,
+    ) -> (
+        gate::Gated<opentelemetry_sdk::trace::BatchSpanProcessor>,
+        std::sync::Arc<gate::Gate>,
+    ) {
+        let limits = self.limits("OTEL_BSP_MAX_QUEUE_SIZE");
+        let gate = gate::Gate::new(gate::Signal::Spans, limits, endpoint);
+        let exporter = gate::Counted {
+            gate: gate.clone(),
+            inner: exporter,
+            max_bytes: gate::MAX_EXPORT_BYTES,
+        };
+        // The SDK's queue holds what the gate lets through: it never fills.
+        let batches = opentelemetry_sdk::trace::BatchConfigBuilder::default()
+            .with_max_queue_size(limits.capacity)
+            .with_max_export_batch_size(self.batch_size(
+                "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                opentelemetry_sdk::trace::OTEL_BSP_MAX_EXPORT_BATCH_SIZE_DEFAULT,
+            ))
+            .build();
+        let processor = gate::Gated {
+            gate: gate.clone(),
+            inner: opentelemetry_sdk::trace::BatchSpanProcessor::builder(exporter)
+                .with_batch_config(batches)
+                .build(),
+        };
+        (processor, gate)
+    }
+
+    /// A batch span processor for a tracer provider of your own, with the
+    /// same guarantee as the pipeline [`build`](OtelBuilder::build) makes:
+    /// the SDK's queue never overflows, a full queue makes the ending call
+    /// wait at most [`max_wait`](OtelBuilder::max_wait), and what is not
+    /// exported is counted in [`dropped`] and told on stderr (the total when
+    /// the provider shuts down). The queue settings are this builder's.
+    ///
+    /// ```no_run
+    /// # fn exporter() -> opentelemetry_otlp::SpanExporter { unimplemented!() }
+    /// let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+    ///     .with_span_processor(llm_traced_runtime::otel::Otel::builder().span_processor(exporter()))
+    ///     .with_id_generator(llm_traced_runtime::otel::ContextIdGenerator::default())
+    ///     .build();
+    /// ```
+    pub fn span_processor<E>(&self, exporter: E) -> impl opentelemetry_sdk::trace::SpanProcessor
+    where
+        E: opentelemetry_sdk::trace::SpanExporter + 'static,
+    {
+        let endpoint = gate::endpoint_name(self.endpoint.as_deref()).into_owned();
+        self.gated_spans(exporter, endpoint).0
+    }
+
+    fn batch_size(&self, variable: &str, default: usize) -> usize {
+        self.max_export_batch_size
+            .unwrap_or_else(|| gate::from_env(variable, default))
+    }
+
     /// Builds the exporters and providers (batched, in background threads)
     /// without installing a subscriber: add [`Otel::layer`] to your own.
     pub fn build(self) -> Result<Otel, OtelError> {
@@ -259,9 +407,11 @@ impl OtelBuilder {
         };
         // gRPC clients bind to the runtime they are built in.
         let _entered = runtime.as_ref().map(grpc::Runtime::enter);
-        let spans = self.span_exporter(protocol)?;
+        let endpoint = gate::endpoint_name(self.endpoint.as_deref()).into_owned();
+        let (span_processor, span_gate) =
+            self.gated_spans(self.span_exporter(protocol)?, endpoint.clone());
         let tracer_provider = SdkTracerProvider::builder()
-            .with_batch_exporter(spans)
+            .with_span_processor(span_processor)
             .with_id_generator(ContextIdGenerator::default())
             .with_resource(resource.clone())
             .build();
@@ -275,8 +425,28 @@ impl OtelBuilder {
         } else {
             None
         };
+        let score_limits = self.limits("OTEL_BLRP_MAX_QUEUE_SIZE");
+        let score_gate = gate::Gate::new(gate::Signal::Scores, score_limits, endpoint);
+        let score_exporter = gate::Counted {
+            gate: score_gate.clone(),
+            inner: self.log_exporter(protocol)?,
+            max_bytes: gate::MAX_EXPORT_BYTES,
+        };
+        let score_batches = opentelemetry_sdk::logs::BatchConfigBuilder::default()
+            .with_max_queue_size(score_limits.capacity)
+            .with_max_export_batch_size(self.batch_size(
+                "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+                opentelemetry_sdk::logs::OTEL_BLRP_MAX_EXPORT_BATCH_SIZE_DEFAULT,
+            ))
+            .build();
+        let score_processor = gate::Gated {
+            gate: score_gate.clone(),
+            inner: opentelemetry_sdk::logs::BatchLogProcessor::builder(score_exporter)
+                .with_batch_config(score_batches)
+                .build(),
+        };
         let logger_provider = SdkLoggerProvider::builder()
-            .with_batch_exporter(self.log_exporter(protocol)?)
+            .with_log_processor(score_processor)
             .with_resource(self.resource())
             .build();
         let logs_token = logs::install(&logger_provider);
@@ -290,6 +460,7 @@ impl OtelBuilder {
             metrics_token,
             shut_down: false,
             runtime,
+            gates: [span_gate, score_gate],
         })
     }
 
@@ -420,6 +591,8 @@ pub struct Otel {
     /// gRPC only: the runtime the exporters' connections live on, stopped
     /// after them.
     runtime: Option<grpc::Runtime>,
+    /// What counts the spans and the score records not exported.
+    gates: [std::sync::Arc<gate::Gate>; 2],
 }
 
 impl fmt::Debug for Otel {
@@ -439,6 +612,20 @@ impl Otel {
             endpoint: None,
             service_name: None,
             metrics: true,
+            max_queue_size: None,
+            max_queue_bytes: None,
+            max_export_batch_size: None,
+            max_wait: None,
+        }
+    }
+
+    /// What this pipeline did not export so far, by reason. After
+    /// [`shutdown`](Otel::shutdown) (or the guard's drop), what was still
+    /// queued is counted too, and the total has been printed on stderr.
+    pub fn dropped(&self) -> Dropped {
+        Dropped {
+            spans: self.gates[0].dropped(),
+            scores: self.gates[1].dropped(),
         }
     }
 
@@ -493,7 +680,7 @@ impl Otel {
         }
         // Five seconds each at most: an unreachable collector must not hold
         // the program's exit for long.
-        let timeout = Duration::from_secs(5);
+        let timeout = SHUTDOWN_TIMEOUT;
         logs::uninstall(self.logs_token);
         if let Some(token) = self.metrics_token {
             metrics::uninstall_if(token);

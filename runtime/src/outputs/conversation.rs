@@ -49,17 +49,17 @@ pub(crate) fn file_name_of(
     use chrono::{Datelike, Timelike};
     use std::fmt::Write as _;
 
-    let mut out = String::with_capacity(22 + name.len().min(48) + request_id.len() + 6);
+    let mut out = String::with_capacity(25 + name.len().min(48) + request_id.len() + 6);
     let _ = write!(
         out,
-        "{:04}{:02}{:02}T{:02}{:02}{:02}.{:03}Z_",
+        "{:04}{:02}{:02}T{:02}{:02}{:02}.{:06}Z_",
         started_at.year(),
         started_at.month(),
         started_at.day(),
         started_at.hour(),
         started_at.minute(),
         started_at.second(),
-        started_at.nanosecond() % 1_000_000_000 / 1_000_000,
+        started_at.nanosecond() % 1_000_000_000 / 1_000,
     );
     out.extend(name.chars().take(48).map(|c| {
         if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -123,7 +123,7 @@ mod tests {
     use super::file_name_of;
     use chrono::TimeZone;
 
-    /// The names are what `%Y%m%dT%H%M%S%.3fZ_{name}_{id}.json` gives.
+    /// The names are what `%Y%m%dT%H%M%S%.6fZ_{name}_{id}.json` gives.
     #[test]
     fn file_names_keep_their_format() {
         for (secs, nanos) in [
@@ -148,7 +148,7 @@ mod tests {
                 .collect();
             let want = format!(
                 "{}_{want_name}_0199-id.json",
-                t.format("%Y%m%dT%H%M%S%.3fZ")
+                t.format("%Y%m%dT%H%M%S%.6fZ")
             );
             assert_eq!(file_name_of(t, name, "0199-id"), want);
         }
