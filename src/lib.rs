@@ -5,7 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub use llm_traced_runtime::{
-    audit, capture, config, context, conversation_file_name, diagnose, diagnose_text, diagnostics,
+    capture, config, context, conversation_file_name, diagnose, diagnose_text, diagnostics,
     flush, flush_timeout, guard, levels, log, pricing, read_conversation, record, redaction,
     render_debug_block, score, CallRecord, Config, Diagnosis, ErrorClass, FlushGuard,
     HttpErrorDetails, LlmResponse, ResponseInfo, Score, ScoreError, ScoreValue, Status, ToolCall,
@@ -31,6 +31,9 @@ pub use llm_traced_runtime::{
 /// Nothing else of the arguments is ever captured. The return type must
 /// implement [`LlmResponse`]; the value is handed back untouched.
 pub use llm_traced_runtime::llm_traced;
+
+#[cfg(feature = "audit")]
+pub use llm_traced_runtime::audit;
 
 #[cfg(feature = "http")]
 pub use llm_traced_runtime::http;

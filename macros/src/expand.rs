@@ -84,6 +84,12 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
         .as_ref()
         .map_or_else(|| "llm".to_owned(), |k| k.value());
     let audit = args.audit.is_some();
+    // Without the runtime's `audit` feature this is a compile error at the
+    // `audit` argument, never a call silently left out of the audit log.
+    let require_audit = args
+        .audit
+        .as_ref()
+        .map(|key| quote_spanned!(key.span => #private::require_audit!();));
     let is_step = kind != "llm";
     if let (true, Some(messages)) = (is_step, &args.messages) {
         return Err(syn::Error::new_spanned(
@@ -327,6 +333,7 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
         #vis #sig {
             #[allow(non_camel_case_types)]
             struct #marker;
+            #require_audit
             static __LLM_TRACED_SITE: #private::Site = #private::Site {
                 name: #name,
                 path: ::core::any::type_name::<#marker>,

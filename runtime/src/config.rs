@@ -313,6 +313,15 @@ impl Config {
         for warning in warnings {
             eprintln!("{warning}");
         }
+        #[cfg(not(feature = "audit"))]
+        for name in ["LLM_AUDIT_FILE", "LLM_AUDIT_DB"] {
+            if std::env::var_os(name).is_some() {
+                eprintln!(
+                    "llm-traced: {name} is set, but this build has no audit log \
+                     (enable llm-traced's `audit` feature)"
+                );
+            }
+        }
         config
     }
 

@@ -16,6 +16,7 @@
 #![warn(missing_docs, unreachable_pub)]
 #![deny(unsafe_code)]
 
+#[cfg(feature = "audit")]
 pub mod audit;
 pub mod capture;
 pub mod config;
@@ -92,8 +93,9 @@ pub mod log {
 /// conversation right after a call flushes first.
 pub fn flush_timeout(timeout: std::time::Duration) -> bool {
     let files = outputs::files::flush_timeout(timeout);
-    let audit = audit::flush_timeout(timeout);
-    files && audit
+    #[cfg(feature = "audit")]
+    let files = audit::flush_timeout(timeout) && files;
+    files
 }
 
 /// [`flush_timeout`] with 30 seconds.
@@ -161,7 +163,32 @@ pub mod __private {
     pub use std::sync::OnceLock;
     pub use tracing;
 
+    pub use crate::__llm_traced_require_audit as require_audit;
     pub use crate::__llm_traced_span as span;
+}
+
+/// What `#[llm_traced(audit)]` expands to first: nothing with the `audit`
+/// feature, a compile error without it (never a call silently left out of
+/// the audit log).
+#[cfg(feature = "audit")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __llm_traced_require_audit {
+    () => {};
+}
+
+/// What `#[llm_traced(audit)]` expands to first: nothing with the `audit`
+/// feature, a compile error without it (never a call silently left out of
+/// the audit log).
+#[cfg(not(feature = "audit"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __llm_traced_require_audit {
+    () => {
+        ::core::compile_error!(
+            "`#[llm_traced(audit)]` needs the audit log: enable llm-traced's `audit` feature"
+        );
+    };
 }
 
 /// The span of an instrumented call, with every field it will record declared

@@ -56,7 +56,9 @@ impl LlmTracedLayer {
 
     /// Writes the audit log's entries for every call (`query`, then
     /// `completion` or the failure), as `#[llm_traced(audit)]` does; the
-    /// audit log is configured as for annotated functions.
+    /// audit log is configured as for annotated functions (cargo feature
+    /// `audit`).
+    #[cfg(feature = "audit")]
     pub fn audit(mut self, on: bool) -> Self {
         self.audit = on;
         self

@@ -39,7 +39,9 @@ impl LlmTracedMiddleware {
 
     /// Writes the audit log's entries for every call (`query`, then
     /// `completion` or the failure), as `#[llm_traced(audit)]` does; the
-    /// audit log is configured as for annotated functions.
+    /// audit log is configured as for annotated functions (cargo feature
+    /// `audit`).
+    #[cfg(feature = "audit")]
     pub fn audit(mut self, on: bool) -> Self {
         self.audit = on;
         self

@@ -15,6 +15,7 @@
 //! error gives one warning on stderr (per output and process) and the call
 //! goes on.
 
+#[cfg(feature = "audit")]
 pub(crate) mod audit;
 pub(crate) mod conversation;
 pub(crate) mod debug;
@@ -94,7 +95,10 @@ pub(crate) trait Output: Sync {
 }
 
 /// Outputs that see the original content: they keep hashes, never content.
+#[cfg(feature = "audit")]
 const ORIGINAL: &[&dyn Output] = &[&audit::Audit];
+#[cfg(not(feature = "audit"))]
+const ORIGINAL: &[&dyn Output] = &[];
 /// Outputs on the caller's thread that see the scrubbed record, in order: the
 /// span comes first (its OpenTelemetry ids become the call's).
 const INLINE: &[&dyn Output] = &[&event::Event, &otel::Otel, &debug::Debug];
