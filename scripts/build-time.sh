@@ -5,7 +5,9 @@
 #   scripts/build-time.sh [runs]
 #
 # Each run builds both apps from scratch (own target dirs, dependencies
-# already downloaded), one after the other, with the machine's default jobs.
+# already downloaded), one after the other (A B A B), with the machine's
+# default jobs; it prints each pair's ratio, the median ratio, each app's
+# crate count and the time `cargo build --timings` gives the runtime itself.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 runs="${1:-3}"
@@ -61,12 +63,30 @@ RS
 for app in on-llm-traced on-tracing; do
     (cd "$work/$app" && cargo fetch -q)
 done
+# The runtime's own compile, as `cargo build --timings` reports it.
+runtime_time() {
+    python3 - "$1" <<'PY'
+import json, re, sys
+html = open(sys.argv[1]).read()
+units = json.loads(re.search(r"const UNIT_DATA = (\[.*?\]);", html, re.S).group(1))
+print(" ".join(f"{u['duration']:.1f}" for u in units if u["name"] == "llm-traced-runtime"))
+PY
+}
+ratios=()
 for run in $(seq "$runs"); do
+    declare -A took crates
     for app in on-llm-traced on-tracing; do
         rm -rf "$work/$app/target"
         start=$(date +%s.%N)
-        (cd "$work/$app" && cargo build -q)
+        (cd "$work/$app" && cargo build --timings 2>"$work/$app.log")
         end=$(date +%s.%N)
-        awk -v a="$app" -v r="$run" -v s="$start" -v e="$end" 'BEGIN { printf "%s run %s: %.1f s\n", a, r, e - s }'
+        crates[$app]=$(grep -c '^ *Compiling ' "$work/$app.log")
+        took[$app]=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }')
     done
+    runtime=$(runtime_time "$work/on-llm-traced/target/cargo-timings/cargo-timing.html")
+    ratio=$(awk -v a="${took[on-llm-traced]}" -v b="${took[on-tracing]}" 'BEGIN { printf "%.2f", a / b }')
+    ratios+=("$ratio")
+    echo "run $run: on-llm-traced ${took[on-llm-traced]} s (${crates[on-llm-traced]} crates), on-tracing ${took[on-tracing]} s (${crates[on-tracing]} crates), ratio $ratio; llm-traced-runtime itself ${runtime} s"
 done
+median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
+echo "median ratio: $median"

@@ -36,6 +36,7 @@ pub(crate) struct Started<'a> {
     /// The call's `tracing` span.
     pub(crate) span: &'a Span,
     /// Whether the call is audited (`#[llm_traced(audit)]`).
+    #[cfg_attr(not(feature = "audit"), allow(dead_code))]
     pub(crate) audit: bool,
     /// `name = …` or the function's name.
     pub(crate) name: &'static str,
@@ -52,6 +53,7 @@ pub(crate) struct Started<'a> {
     /// The model asked for.
     pub(crate) model: Option<&'a str>,
     /// The request messages, as captured (not yet scrubbed).
+    #[cfg_attr(not(feature = "audit"), allow(dead_code))]
     pub(crate) messages: Option<&'a Value>,
     /// The call's request id.
     pub(crate) request_id: &'a str,
@@ -77,6 +79,7 @@ pub(crate) struct Ended<'a> {
     /// The configuration, when one is active.
     pub(crate) config: Option<&'static Config>,
     /// Whether the call is audited.
+    #[cfg_attr(not(feature = "audit"), allow(dead_code))]
     pub(crate) audit: bool,
     /// A stream's gaps between chunks, in seconds, when they were timed
     /// (see `ChunkClock`); empty otherwise.
