@@ -5,8 +5,8 @@
 #![forbid(unsafe_code)]
 
 pub use llm_traced_runtime::{
-    capture, config, context, conversation_file_name, diagnose, diagnose_text, diagnostics,
-    flush, flush_timeout, guard, levels, log, pricing, read_conversation, record, redaction,
+    capture, config, context, conversation_file_name, diagnose, diagnose_text, diagnostics, flush,
+    flush_timeout, guard, levels, log, pricing, read_conversation, record, redaction,
     render_debug_block, score, CallRecord, Config, Diagnosis, ErrorClass, FlushGuard,
     HttpErrorDetails, LlmResponse, ResponseInfo, Score, ScoreError, ScoreValue, Status, ToolCall,
     Usage,

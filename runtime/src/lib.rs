@@ -18,23 +18,17 @@
 
 #[cfg(feature = "audit")]
 pub mod audit;
-pub mod capture;
-pub mod config;
-pub mod context;
-pub mod diagnostics;
+pub use llm_traced_core::{capture, config, context, diagnostics, pricing, record, redaction};
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "_middleware")]
 pub mod middleware;
 #[cfg(feature = "otel")]
 pub mod otel;
-pub mod pricing;
-pub mod record;
-pub mod redaction;
 pub mod score;
 #[cfg(feature = "subscriber")]
 pub mod subscriber;
-mod text;
+use llm_traced_core::text;
 
 /// Streamed responses: [`LlmChunk`](stream::LlmChunk) reads a chunk into the
 /// call's [`StreamAccumulator`](stream::StreamAccumulator).
@@ -122,15 +116,7 @@ impl Drop for FlushGuard {
     }
 }
 
-/// Prints `message` on stderr the first time `flag` is seen unset.
-pub(crate) fn warn_once(flag: &std::sync::atomic::AtomicBool, message: impl FnOnce() -> String) {
-    if !flag.swap(true, std::sync::atomic::Ordering::Relaxed) {
-        eprintln!(
-            "{} (further errors of this kind are not reported)",
-            message()
-        );
-    }
-}
+pub(crate) use llm_traced_core::warn_once;
 
 /// Renders the debug block `LLM_DEBUG` prints for a record.
 pub fn render_debug_block(config: &Config, record: &CallRecord) -> String {

@@ -330,7 +330,7 @@ pub fn scores_path(conversation: &Path) -> PathBuf {
 /// Appends one line to a scores file under an exclusive lock, so that
 /// writers in several threads and processes never interleave.
 pub fn append(path: &Path, line: &ScoreLine) -> std::io::Result<()> {
-    let mut text = serde_json::to_vec(line).map_err(std::io::Error::other)?;
+    let mut text = line.to_json().map_err(std::io::Error::other)?;
     text.push(b'\n');
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
@@ -356,7 +356,7 @@ pub fn read_scores(conversation: &Path) -> Vec<ScoreLine> {
     }
     let text = std::io::read_to_string(&file).unwrap_or_default();
     text.lines()
-        .filter_map(|l| serde_json::from_str::<ScoreLine>(l).ok())
+        .filter_map(|l| ScoreLine::from_json(l).ok())
         .filter(|s| s.kind == "score")
         .collect()
 }

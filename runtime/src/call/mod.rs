@@ -406,14 +406,11 @@ impl CallState {
         error: &E,
         type_name: &str,
     ) {
-        let info = ResponseInfo {
-            error: Some(crate::capture::CapturedError {
-                message: error.to_string(),
-                type_name: type_name.to_owned(),
-                ..Default::default()
-            }),
-            ..ResponseInfo::default()
-        };
+        let info = ResponseInfo::failed(Some(crate::capture::CapturedError {
+            message: error.to_string(),
+            type_name: type_name.to_owned(),
+            ..Default::default()
+        }));
         self.complete(Outcome::Returned(Box::new(info)));
     }
 
@@ -433,10 +430,7 @@ impl CallState {
         }));
         let step = captured.unwrap_or_default();
         self.tool_result = step.result;
-        let info = ResponseInfo {
-            error: step.error,
-            ..ResponseInfo::default()
-        };
+        let info = ResponseInfo::failed(step.error);
         self.complete(Outcome::Returned(Box::new(info)));
     }
 

@@ -278,17 +278,14 @@ fn finish<E: Display + 'static>(
         Ok(response) => Ok(watch(response, call)),
         Err(error) => {
             let details = (&error as &dyn Any).downcast_ref::<OpenAIError>();
-            let info = ResponseInfo {
-                error: Some(CapturedError {
-                    message: error.to_string(),
-                    type_name: std::any::type_name::<E>().to_owned(),
-                    http_status: details.and_then(HttpErrorDetails::http_status),
-                    body: details.and_then(HttpErrorDetails::response_body),
-                    transport: details.and_then(HttpErrorDetails::transport_failure),
-                    ..CapturedError::default()
-                }),
-                ..ResponseInfo::default()
-            };
+            let info = ResponseInfo::failed(Some(CapturedError {
+                message: error.to_string(),
+                type_name: std::any::type_name::<E>().to_owned(),
+                http_status: details.and_then(HttpErrorDetails::http_status),
+                body: details.and_then(HttpErrorDetails::response_body),
+                transport: details.and_then(HttpErrorDetails::transport_failure),
+                ..CapturedError::default()
+            }));
             call.finish_info(info);
             Err(error)
         }

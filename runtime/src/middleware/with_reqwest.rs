@@ -181,15 +181,12 @@ impl Middleware for LlmTracedMiddleware {
                     ::reqwest_middleware::Error::Reqwest(e) => e.transport_failure(),
                     ::reqwest_middleware::Error::Middleware(_) => None,
                 };
-                call.finish_info(ResponseInfo {
-                    error: Some(CapturedError {
-                        message: error.to_string(),
-                        type_name: "reqwest_middleware::Error".to_owned(),
-                        transport,
-                        ..CapturedError::default()
-                    }),
-                    ..ResponseInfo::default()
-                });
+                call.finish_info(ResponseInfo::failed(Some(CapturedError {
+                    message: error.to_string(),
+                    type_name: "reqwest_middleware::Error".to_owned(),
+                    transport,
+                    ..CapturedError::default()
+                })));
                 Err(error)
             }
         }

@@ -100,7 +100,7 @@ fn write(dir: &Path, record: &CallRecord) -> std::io::Result<PathBuf> {
         }
         BODY.with_borrow_mut(|body| {
             body.clear();
-            serde_json::to_writer_pretty(&mut *body, record).map_err(std::io::Error::other)?;
+            record.write_pretty(body).map_err(std::io::Error::other)?;
             body.push(b'\n');
             file.write_all(body)?;
             if body.capacity() > 1 << 20 {

@@ -54,7 +54,8 @@ static FILES: Mutex<Option<Writer>> = Mutex::new(None);
 pub(crate) fn write_score(config: &'static Config, line: &crate::record::ScoreLine) {
     let mut files = FILES.lock().unwrap_or_else(|p| p.into_inner());
     let files = files.get_or_insert_with(|| Writer::new(config));
-    let result = serde_json::to_vec(line)
+    let result = line
+        .to_json()
         .map_err(std::io::Error::other)
         .and_then(|mut text| {
             text.push(b'\n');
@@ -120,7 +121,8 @@ impl Writer {
     fn write(&mut self, record: &CallRecord) -> std::io::Result<()> {
         let mut line = std::mem::take(&mut self.line);
         line.clear();
-        let result = serde_json::to_writer(&mut line, &log_line(record, self.config))
+        let result = log_line(record, self.config)
+            .write_line(&mut line)
             .map_err(std::io::Error::other)
             .and_then(|()| {
                 line.push(b'\n');

@@ -68,7 +68,8 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 mod keys;
-pub(crate) mod pass;
+#[doc(hidden)]
+pub mod pass;
 mod personal;
 mod scanner;
 mod secrets;

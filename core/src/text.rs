@@ -4,7 +4,8 @@ use std::borrow::Cow;
 
 /// Shortens `text` to at most `max_chars` characters, cutting at a character
 /// boundary and saying how much was cut: `"Hello… [+42 chars]"`.
-pub(crate) fn shorten(text: &str, max_chars: usize) -> Cow<'_, str> {
+#[doc(hidden)]
+pub fn shorten(text: &str, max_chars: usize) -> Cow<'_, str> {
     match text.char_indices().nth(max_chars) {
         None => Cow::Borrowed(text),
         Some((cut, _)) => {
@@ -16,19 +17,22 @@ pub(crate) fn shorten(text: &str, max_chars: usize) -> Cow<'_, str> {
 
 /// Caps `text` at `max_chars` characters in place, with a marker of how much
 /// was cut.
-pub(crate) fn cap_in_place(text: &mut String, max_chars: usize) {
+#[doc(hidden)]
+pub fn cap_in_place(text: &mut String, max_chars: usize) {
     if let std::borrow::Cow::Owned(short) = shorten(text, max_chars) {
         *text = short;
     }
 }
 
 /// Caps every string inside a JSON value (messages) at `max_chars`.
-pub(crate) fn cap_json_strings(value: &mut serde_json::Value, max_chars: usize) {
+#[doc(hidden)]
+pub fn cap_json_strings(value: &mut serde_json::Value, max_chars: usize) {
     map_json_strings(value, &mut |s| cap_in_place(s, max_chars));
 }
 
 /// Applies `f` to every string inside a JSON value, keys excepted.
-pub(crate) fn map_json_strings(value: &mut serde_json::Value, f: &mut dyn FnMut(&mut String)) {
+#[doc(hidden)]
+pub fn map_json_strings(value: &mut serde_json::Value, f: &mut dyn FnMut(&mut String)) {
     match value {
         serde_json::Value::String(s) => f(s),
         serde_json::Value::Array(items) => items.iter_mut().for_each(|v| map_json_strings(v, f)),

@@ -102,7 +102,8 @@ impl SpanId {
 /// `Uuid::now_v7` asks the kernel for its random bits on every call (a system
 /// call per recorded call, and a panic where `getrandom` fails); an id that
 /// must be unique, not secret, needs neither.
-pub(crate) fn request_id(at: chrono::DateTime<chrono::Utc>) -> String {
+#[doc(hidden)]
+pub fn request_id(at: chrono::DateTime<chrono::Utc>) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     /// The last id's millisecond (high 48 bits) and counter (low 16).
     static LAST: AtomicU64 = AtomicU64::new(0);
@@ -131,7 +132,8 @@ pub(crate) fn request_id(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// The next call's place in the process's start order: 0, 1, 2, …
-pub(crate) fn next_seq() -> u64 {
+#[doc(hidden)]
+pub fn next_seq() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static SEQ: AtomicU64 = AtomicU64::new(0);
     SEQ.fetch_add(1, Ordering::Relaxed)
@@ -336,8 +338,8 @@ impl Context {
 
     /// The trace flags of a remote parent (an incoming `traceparent`), when
     /// the current span is one.
-    #[cfg_attr(not(feature = "otel"), allow(dead_code))]
-    pub(crate) fn remote_flags(&self) -> Option<u8> {
+    #[doc(hidden)]
+    pub fn remote_flags(&self) -> Option<u8> {
         self.inner.as_ref().and_then(|i| i.remote)
     }
 
@@ -438,7 +440,8 @@ impl Context {
 
     /// This context as the parent of a call: same trace and bound values,
     /// `span_id` as the current span.
-    pub(crate) fn child(&self, trace_id: TraceId, span_id: SpanId) -> Context {
+    #[doc(hidden)]
+    pub fn child(&self, trace_id: TraceId, span_id: SpanId) -> Context {
         self.edit(|i| {
             i.trace_id = Some(trace_id);
             i.span_id = Some(span_id);
@@ -479,7 +482,8 @@ impl Context {
     }
 
     /// Installs this context without starting a trace: the call wrappers use it.
-    pub(crate) fn enter(&self) -> ContextGuard {
+    #[doc(hidden)]
+    pub fn enter(&self) -> ContextGuard {
         // A remote parent becomes the exporter's current context as well
         // (OpenTelemetry, when set up), so that spans started inside (the
         // user's own too) join its trace.
@@ -515,7 +519,8 @@ fn swap(context: Context) -> Context {
 pub(crate) type RemoteHook = fn(TraceId, SpanId, u8) -> Option<Box<dyn std::any::Any>>;
 
 /// The hook, when an exporter registered one.
-pub(crate) static ON_REMOTE: std::sync::OnceLock<RemoteHook> = std::sync::OnceLock::new();
+#[doc(hidden)]
+pub static ON_REMOTE: std::sync::OnceLock<RemoteHook> = std::sync::OnceLock::new();
 
 /// Restores the previous context when dropped.
 pub struct ContextGuard {

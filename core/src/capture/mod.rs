@@ -385,7 +385,8 @@ impl StepOutput {
 
 /// A value as JSON, through its text as a client would send it (`to_value`
 /// would widen an `f32`); a value that cannot be serialised leaves a note.
-pub(crate) fn json_value<T: serde::Serialize + ?Sized>(value: &T, what: &str) -> Value {
+#[doc(hidden)]
+pub fn json_value<T: serde::Serialize + ?Sized>(value: &T, what: &str) -> Value {
     serde_json::to_string(value)
         .and_then(|t| serde_json::from_str::<Value>(&t))
         .unwrap_or_else(|e| Value::String(format!("<{what} could not be serialised: {e}>")))

@@ -310,6 +310,19 @@ impl CallRecord {
         serde_json::from_value(value).map_err(ReadError::Json)
     }
 
+    /// Appends the record as pretty JSON, as a conversation file holds it.
+    /// Not generic, so that the serializer is compiled here, once, and not
+    /// in every crate that writes records.
+    pub fn write_pretty(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        serde_json::to_writer_pretty(out, self)
+    }
+
+    /// Appends the record as one line of JSON (no newline), as the JSON log
+    /// holds it.
+    pub fn write_line(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        serde_json::to_writer(out, self)
+    }
+
     /// The record as pretty JSON.
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
@@ -452,6 +465,16 @@ pub struct ScoreLine {
 }
 
 impl ScoreLine {
+    /// A line read back, or why it is not one.
+    pub fn from_json(line: &str) -> serde_json::Result<ScoreLine> {
+        serde_json::from_str(line)
+    }
+
+    /// The line's JSON, without its newline.
+    pub fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+        serde_json::to_vec(self)
+    }
+
     /// A line about the call `record`, before a score's name and value are
     /// put in: the call's request, trace and span ids, function, model (the
     /// one that answered, else the one asked for), response id and tenant.

@@ -18,7 +18,8 @@ use crate::record::CallRecord;
 pub(crate) const REDACTED: &str = "[REDACTED]";
 
 /// The content's mode: personal data too unless `LLM_REDACT=false`.
-pub(crate) fn content_mode(config: Option<&Config>) -> Mode {
+#[doc(hidden)]
+pub fn content_mode(config: Option<&Config>) -> Mode {
     if config.is_none_or(|c| c.redact) {
         Mode::All
     } else {

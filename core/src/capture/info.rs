@@ -121,6 +121,16 @@ pub struct ResponseInfo {
 }
 
 impl ResponseInfo {
+    /// What a call that failed with `error` tells, and nothing else.
+    pub fn failed(error: Option<CapturedError>) -> ResponseInfo {
+        ResponseInfo {
+            error,
+            ..ResponseInfo::default()
+        }
+    }
+}
+
+impl ResponseInfo {
     /// Whether any output will show the response's text and tool arguments.
     /// When not, an implementation may leave [`text`](Self::text), choice
     /// texts and tool-call arguments out: they would be thrown away.

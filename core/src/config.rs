@@ -638,7 +638,8 @@ pub fn current() -> &'static Config {
 /// The configuration when some output is on, `None` when everything is off.
 /// One relaxed atomic load on the hot path.
 #[inline(always)]
-pub(crate) fn active() -> Option<&'static Config> {
+#[doc(hidden)]
+pub fn active() -> Option<&'static Config> {
     match STATE.load(Ordering::Relaxed) {
         OFF => None,
         ON => GLOBAL.get(),
@@ -650,7 +651,8 @@ pub(crate) fn active() -> Option<&'static Config> {
 /// subscriber enabled at INFO for anything. Two relaxed atomic loads; when it
 /// says so, generated code skips even the span's construction.
 #[inline(always)]
-pub(crate) fn quiet() -> bool {
+#[doc(hidden)]
+pub fn quiet() -> bool {
     STATE.load(Ordering::Relaxed) == OFF
         && tracing::level_filters::LevelFilter::current() < tracing::Level::INFO
 }

@@ -311,7 +311,8 @@ pub fn diagnose_text(text: &str) -> Diagnosis {
 
 /// Diagnoses what `#[llm_traced]` captured of a failed call: its status,
 /// body and message, the transport failure and the delay a header asked for.
-pub(crate) fn diagnose_call(
+#[doc(hidden)]
+pub fn diagnose_call(
     status: Option<u16>,
     body: Option<&str>,
     message: &str,
