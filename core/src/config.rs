@@ -81,7 +81,7 @@ impl fmt::Debug for DebugOutput {
 /// [`Config::default`] and the setters, then [`install`](Config::install) it.
 ///
 /// ```no_run
-/// llm_traced_runtime::Config::from_env()
+/// llm_traced_core::config::Config::from_env()
 ///     .debug(true)
 ///     .log_prompts(true)
 ///     .install()

@@ -7,7 +7,7 @@
 //! `.await` on any executor and needs no `tracing` subscriber.
 //!
 //! ```
-//! use llm_traced_runtime::context::Context;
+//! use llm_traced_core::context::Context;
 //!
 //! # futures_lite_block_on(async {
 //! Context::current()

@@ -12,7 +12,7 @@
 //! few lines:
 //!
 //! ```
-//! use llm_traced_runtime::capture::{LlmResponse, ResponseInfo, Usage};
+//! use llm_traced_core::capture::{LlmResponse, ResponseInfo, Usage};
 //!
 //! struct MyReply { text: String, tokens_in: u64, tokens_out: u64 }
 //!
