@@ -7,7 +7,7 @@
 #   RECORDS=20000 RUNS=5 cli/benches/serve.sh
 #
 # Needs: cargo, curl. Generates the conversations into /tmp (kept for the
-# next run) with `llm-traced-gen --conversations`, starts the viewer on a
+# next run) with `llm-traced gen --conversations`, starts the viewer on a
 # free port, and prints: the time from start to the printed URL, the
 # resident memory then (VmRSS) and at its peak (VmHWM), and for each page
 # the median and worst of RUNS requests. The search is timed the first
@@ -29,7 +29,7 @@ BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 
 if [ ! -d "$DIR" ]; then
     echo "generating $RECORDS conversations into $DIR" >&2
-    "$BIN/llm-traced-gen" --records "$RECORDS" --seed "$SEED" --conversations "$DIR"
+    "$BIN/llm-traced" gen --records "$RECORDS" --seed "$SEED" --conversations "$DIR"
 fi
 echo "inputs: $(ls "$DIR" | wc -l) files, $(du -sh "$DIR" | cut -f1)"
 drop_caches() {

@@ -28,7 +28,7 @@ BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 
 if [ ! -s "$LOG" ]; then
     echo "generating $RECORDS records into $LOG" >&2
-    "$BIN/llm-traced-gen" --records "$RECORDS" --seed "$SEED" --out "$LOG"
+    "$BIN/llm-traced" gen --records "$RECORDS" --seed "$SEED" --out "$LOG"
 fi
 BYTES=$(stat -c %s "$LOG")
 cat "$LOG" > /dev/null # into the page cache

@@ -1,5 +1,5 @@
-//! `llm-traced-gen`: realistic synthetic JSON-lines logs, for benchmarks and
-//! demos. Deterministic for a given `--seed`.
+//! `llm-traced gen` (hidden): realistic synthetic JSON-lines logs, for
+//! benchmarks and demos. Deterministic for a given `--seed`.
 //!
 //! Every line is a real [`CallRecord`] serialised exactly as the runtime's
 //! log writer does: several OpenAI, Anthropic and Google models (dated
@@ -14,28 +14,26 @@
 //! messages, responses and tool-call arguments, and the later calls of a
 //! trace children of its first (for the viewer's benchmark and demos).
 
-#![deny(unsafe_code)]
-
 use std::borrow::Cow;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use clap::Parser;
+use clap::Args;
 use llm_traced_runtime::record::{CallRecord, ErrorRecord, Status, SCHEMA_VERSION};
 use llm_traced_runtime::{ToolCall, Usage};
 
-/// Write realistic synthetic llm-traced JSON-lines logs.
-#[derive(Debug, Parser)]
-#[command(
-    name = "llm-traced-gen",
-    version,
-    after_help = "Examples:\n  llm-traced-gen --records 1000000 --out /tmp/calls.jsonl\n  \
-                  llm-traced-gen --records 1000 --seed 7 | llm-traced stats -\n  \
-                  llm-traced-gen --records 100000 --conversations /tmp/conversations"
-)]
-struct Args {
+/// `gen --help`'s examples.
+pub(crate) const HELP: &str =
+    "Examples:\n  llm-traced gen --records 1000000 --out /tmp/calls.jsonl\n  \
+    llm-traced gen --records 1000 --seed 7 | llm-traced stats -\n  \
+    llm-traced gen --records 100000 --conversations /tmp/conversations";
+
+/// Write realistic synthetic llm-traced JSON-lines logs, or saved
+/// conversations.
+#[derive(Debug, Args)]
+pub struct GenArgs {
     /// How many records.
     #[arg(long, default_value_t = 1_000_000)]
     records: u64,
@@ -703,12 +701,12 @@ fn uuid_v7(ms: i64, random: u64) -> String {
     )
 }
 
-fn main() -> ExitCode {
-    let args = Args::parse();
+/// Runs `gen`.
+pub fn run(args: &GenArgs) -> ExitCode {
     let start_ms = match DateTime::parse_from_rfc3339(&args.start) {
         Ok(t) => t.timestamp_millis(),
         Err(e) => {
-            eprintln!("llm-traced-gen: --start {}: {e}", args.start);
+            eprintln!("llm-traced gen: --start {}: {e}", args.start);
             return ExitCode::from(2);
         }
     };
@@ -717,7 +715,7 @@ fn main() -> ExitCode {
         (Some(path), None) => match std::fs::File::create(path) {
             Ok(f) => Box::new(f),
             Err(e) => {
-                eprintln!("llm-traced-gen: cannot create {}: {e}", path.display());
+                eprintln!("llm-traced gen: cannot create {}: {e}", path.display());
                 return ExitCode::from(3);
             }
         },
@@ -731,7 +729,7 @@ fn main() -> ExitCode {
     let template: CallRecord = match serde_json::from_value(template) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("llm-traced-gen: the record schema changed: {e}");
+            eprintln!("llm-traced gen: the record schema changed: {e}");
             return ExitCode::from(3);
         }
     };
@@ -762,13 +760,13 @@ fn main() -> ExitCode {
             if e.kind() == std::io::ErrorKind::BrokenPipe {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("llm-traced-gen: cannot write: {e}");
+            eprintln!("llm-traced gen: cannot write: {e}");
             return ExitCode::from(3);
         }
     }
     if let Err(e) = out.flush() {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("llm-traced-gen: cannot write: {e}");
+            eprintln!("llm-traced gen: cannot write: {e}");
             return ExitCode::from(3);
         }
     }
@@ -783,7 +781,7 @@ fn write_conversations(
     body_kib: usize,
 ) -> ExitCode {
     if let Err(e) = std::fs::create_dir_all(dir) {
-        eprintln!("llm-traced-gen: cannot create {}: {e}", dir.display());
+        eprintln!("llm-traced gen: cannot create {}: {e}", dir.display());
         return ExitCode::from(3);
     }
     const PARAGRAPH: &str = "The quarterly review covered revenue, hiring and the roadmap; \
@@ -804,7 +802,7 @@ fn write_conversations(
             Err(_) => continue,
         };
         if let Err(e) = std::fs::write(&path, body) {
-            eprintln!("llm-traced-gen: cannot write {}: {e}", path.display());
+            eprintln!("llm-traced gen: cannot write {}: {e}", path.display());
             return ExitCode::from(3);
         }
     }

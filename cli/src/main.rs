@@ -9,19 +9,21 @@
 //! - `serve`: a local web viewer of calls, traces, sessions and stats.
 //! - `export`: recorded calls as datasets (fine-tuning, eval cases, CSV).
 //! - `replay`: a recorded call sent again, with changes, and what changed.
+//! - `completions`, `man`: a shell completion script, the manual page.
 
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod audit;
 mod conversations;
 mod diagnose;
 mod exit;
 mod export;
+mod gen;
 mod ls;
 mod render;
 mod replay;
@@ -104,7 +106,33 @@ pub enum Command {
     /// Work with tamper-evident audit logs.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Print a shell completion script: `llm-traced completions bash > ~/.local/share/bash-completion/completions/llm-traced`.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `llm-traced man > ~/.local/share/man/man1/llm-traced.1`.
+    Man,
 }
+
+/// `llm-traced gen …`: the generator of synthetic data, for the benchmarks
+/// and demos. Not one of [`Command`]'s, so that the help, the completions
+/// and the manual page leave it out.
+#[derive(Debug, Parser)]
+#[command(name = "llm-traced gen", after_help = gen::HELP)]
+struct GenCli {
+    #[command(flatten)]
+    args: gen::GenArgs,
+}
+
+const COMPLETIONS_HELP: &str = "\
+Where each shell looks for them:
+  bash        llm-traced completions bash > ~/.local/share/bash-completion/completions/llm-traced
+  zsh         llm-traced completions zsh > ~/.zfunc/_llm-traced   (with fpath+=~/.zfunc before compinit)
+  fish        llm-traced completions fish > ~/.config/fish/completions/llm-traced.fish
+  powershell  llm-traced completions powershell >> $PROFILE";
 
 /// `llm-traced audit …`
 #[derive(Debug, Subcommand)]
@@ -129,6 +157,10 @@ Exit codes: 0 stopped; 2 usage error; 3 an input could not be read or the
 port could not be bound.";
 
 fn main() -> ExitCode {
+    if std::env::args_os().nth(1).is_some_and(|a| a == "gen") {
+        let gen = GenCli::parse_from(std::env::args_os().skip(1));
+        return gen::run(&gen.args);
+    }
     let cli = Cli::parse();
     let style = Style::for_stdout(cli.color);
     let result = match &cli.command {
@@ -144,11 +176,84 @@ fn main() -> ExitCode {
         Command::Audit(AuditCommand::Verify(args)) => {
             return ExitCode::from(u8::try_from(audit::verify(args)).unwrap_or(3));
         }
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(*shell, &mut command, "llm-traced", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Command::Man => return man(),
     };
     match result {
         Ok(outcome) => outcome.code(),
         Err(failure) => failure.report(),
     }
+}
+
+/// The manual page: the command's own page, then a section per subcommand
+/// (visible ones), each with its options and examples.
+fn man() -> ExitCode {
+    use std::io::Write as _;
+
+    let command = Cli::command();
+    let mut page = Vec::new();
+    let written = (|| -> std::io::Result<()> {
+        let man = clap_mangen::Man::new(command.clone());
+        man.render_title(&mut page)?;
+        man.render_name_section(&mut page)?;
+        man.render_synopsis_section(&mut page)?;
+        man.render_description_section(&mut page)?;
+        man.render_options_section(&mut page)?;
+        man.render_subcommands_section(&mut page)?;
+        for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+            write_subcommand(&mut page, sub, &format!("llm-traced {}", sub.get_name()))?;
+        }
+        man.render_extra_section(&mut page)?;
+        man.render_version_section(&mut page)?;
+        man.render_authors_section(&mut page)
+    })();
+    let printed = written.and_then(|()| std::io::stdout().write_all(&page));
+    match printed {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("llm-traced: cannot write the manual page: {e}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+/// One subcommand's section of the manual page (and its own subcommands').
+fn write_subcommand(out: &mut Vec<u8>, sub: &clap::Command, path: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+
+    let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+    writeln!(out, ".SH \"{}\"", path.to_uppercase())?;
+    writeln!(out, "{}", roff_text(&about))?;
+    let man = clap_mangen::Man::new(sub.clone().bin_name(path));
+    man.render_synopsis_section(out)?;
+    man.render_options_section(out)?;
+    if let Some(help) = sub.get_after_help() {
+        writeln!(out, ".PP\n.nf\n{}\n.fi", roff_text(&help.to_string()))?;
+    }
+    for inner in sub.get_subcommands().filter(|s| !s.is_hide_set()) {
+        write_subcommand(out, inner, &format!("{path} {}", inner.get_name()))?;
+    }
+    Ok(())
+}
+
+/// Text made safe for roff: backslashes doubled, and a line that starts with
+/// a dot or an apostrophe (a request) escaped.
+fn roff_text(text: &str) -> String {
+    text.replace('\\', "\\e")
+        .lines()
+        .map(|l| {
+            if l.starts_with('.') || l.starts_with('\'') {
+                format!("\\&{l}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -158,5 +263,6 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         super::Cli::command().debug_assert();
+        super::GenCli::command().debug_assert();
     }
 }

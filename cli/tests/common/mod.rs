@@ -19,9 +19,11 @@ pub fn cli() -> Command {
     cmd
 }
 
-/// The `llm-traced-gen` binary.
+/// `llm-traced gen`, the hidden generator of synthetic data.
 pub fn generator() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_llm-traced-gen"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llm-traced"));
+    cmd.arg("gen");
+    cmd
 }
 
 /// `cli/`.
