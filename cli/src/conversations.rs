@@ -168,15 +168,6 @@ pub struct Order<'a> {
 }
 
 impl<'a> Order<'a> {
-    /// A listing's metadata's place.
-    pub fn of_meta(m: &'a Meta) -> Self {
-        Order {
-            started_us: crate::when::rfc3339_micros(&m.started_at).unwrap_or(0),
-            seq: m.seq,
-            request_id: &m.request_id,
-        }
-    }
-
     /// A whole record's place.
     pub fn of_record(r: &'a CallRecord) -> Self {
         Order {

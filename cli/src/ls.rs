@@ -182,7 +182,14 @@ pub fn run(args: &LsArgs, style: Style) -> Result<Outcome, Failure> {
         }
     }
     // Newest first: the reverse of the order the calls started in.
-    loaded.sort_by(|a, b| Order::of_meta(&b.meta).cmp(&Order::of_meta(&a.meta)));
+    fn order(r: &Row) -> Order<'_> {
+        Order {
+            started_us: r.started,
+            seq: r.meta.seq,
+            request_id: &r.meta.request_id,
+        }
+    }
+    loaded.sort_by(|a, b| order(b).cmp(&order(a)));
 
     let text = if args.json {
         let entries: Vec<Entry<'_>> = loaded.iter().map(Entry::new).collect();

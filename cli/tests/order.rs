@@ -78,7 +78,7 @@ fn steps(names: Vec<String>) -> Vec<String> {
 }
 
 #[test]
-fn a_trace_of_sub_microsecond_steps_lists_in_the_order_they_ran() {
+fn a_trace_of_steps_four_to_a_microsecond_lists_in_the_order_they_ran() {
     let dir = tempdir();
     agent_trace(dir.path());
     let d = dir.path().to_str().unwrap();
@@ -156,17 +156,9 @@ fn files_with_millisecond_times_still_read_everywhere() {
     let dir = tempdir();
     // As earlier versions wrote them: milliseconds, no `seq`, in the old
     // file name form.
-    let old = record(json!({
-        "request_id": "01a21c54-0000-7000-8000-00000000aaaa",
-        "trace_id": TRACE,
-        "name": "before",
-        "started_at": "2026-11-27T09:00:00.123Z",
-        "ended_at": "2026-11-27T09:00:00.456Z",
-        "latency_ms": 333.0,
-    }));
     let text = serde_json::to_string_pretty(&serde_json::json!({
         "schema": 1,
-        "request_id": old.request_id,
+        "request_id": "01a21c54-0000-7000-8000-00000000aaaa",
         "trace_id": TRACE,
         "kind": "llm",
         "name": "before",
@@ -241,5 +233,4 @@ fn files_with_millisecond_times_still_read_everywhere() {
         body.contains("2026-11-27 09:00:00.123400"),
         "the call page's time"
     );
-    let _ = old;
 }

@@ -184,8 +184,8 @@ fn exact_numbers_of_a_hand_computed_log() {
 
     assert_eq!(r["records"], 10);
     assert_eq!(r["bad_lines"], 0);
-    assert_eq!(r["first_started_at"], "2026-11-27T09:05:00.000Z");
-    assert_eq!(r["last_started_at"], "2026-11-27T11:55:00.000Z");
+    assert_eq!(r["first_started_at"], "2026-11-27T09:05:00.000000Z");
+    assert_eq!(r["last_started_at"], "2026-11-27T11:55:00.000000Z");
     // Tokens: the 8 calls with usage; in 100..800 step 100, out a tenth.
     assert_eq!(r["tokens"]["calls_with_usage"], 8);
     assert_eq!(r["tokens"]["input_total"], 3600);

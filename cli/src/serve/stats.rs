@@ -91,8 +91,8 @@ pub fn report(index: &Index, ids: &[u32], by: Option<Bucket>, inputs: Vec<String
         if let Some(class) = e.error_class(syms) {
             *types.entry(class).or_default() += 1;
         }
-        first = first.min(e.started_ms());
-        last = last.max(e.started_ms());
+        first = first.min(e.started_us);
+        last = last.max(e.started_us);
     }
     let n = total.count;
     let latency = (n > 0).then(|| {
@@ -173,8 +173,8 @@ pub fn report(index: &Index, ids: &[u32], by: Option<Bucket>, inputs: Vec<String
             .take(crate::stats::aggregate::BAD_EXAMPLES)
             .map(|s| s.what.clone())
             .collect(),
-        first_started_at: (n > 0).then(|| crate::when::format_millis(first)),
-        last_started_at: (n > 0).then(|| crate::when::format_millis(last)),
+        first_started_at: (n > 0).then(|| crate::when::format_micros(first)),
+        last_started_at: (n > 0).then(|| crate::when::format_micros(last)),
         tokens: Tokens {
             calls_with_usage: total.with_usage,
             input_total: total.input,

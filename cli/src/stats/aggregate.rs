@@ -192,8 +192,9 @@ pub struct Partial<'f> {
     chunks: Vec<ChunkLines>,
     bad: u64,
     filtered: u64,
-    first_ms: i64,
-    last_ms: i64,
+    /// The first and last start, epoch microseconds.
+    first_us: i64,
+    last_us: i64,
     /// Scores (`"type": "score"` lines) per (name, model).
     scores: std::collections::BTreeMap<(String, String), ScoreSums>,
 }
@@ -239,8 +240,8 @@ impl<'f> Partial<'f> {
             chunks: Vec::new(),
             bad: 0,
             filtered: 0,
-            first_ms: i64::MAX,
-            last_ms: i64::MIN,
+            first_us: i64::MAX,
+            last_us: i64::MIN,
             scores: Default::default(),
         }
     }
@@ -327,9 +328,10 @@ impl<'f> Partial<'f> {
         let Some(rec) = self.reader.read(line) else {
             return self.add_score(line);
         };
-        let Some(started) = when::rfc3339_millis_bytes(&rec.started_at) else {
+        let Some(started_us) = when::rfc3339_micros_bytes(&rec.started_at) else {
             return false;
         };
+        let started = started_us.div_euclid(1000);
         if !rec.latency_ms.is_finite() {
             return false;
         }
@@ -391,8 +393,8 @@ impl<'f> Partial<'f> {
             }
             None => 0,
         };
-        self.first_ms = self.first_ms.min(started);
-        self.last_ms = self.last_ms.max(started);
+        self.first_us = self.first_us.min(started_us);
+        self.last_us = self.last_us.max(started_us);
         self.sorted = false;
         self.samples.push(Sample {
             latency,
@@ -768,8 +770,8 @@ pub fn merge(mut parts: Vec<Partial<'_>>, labels: &[String], filter: &Filter) ->
                 mean: (s.numbers > 0).then(|| s.sum / s.numbers as f64),
             })
             .collect(),
-        first_started_at: (t.count > 0).then(|| when::format_millis(all.first_ms)),
-        last_started_at: (t.count > 0).then(|| when::format_millis(all.last_ms)),
+        first_started_at: (t.count > 0).then(|| when::format_micros(all.first_us)),
+        last_started_at: (t.count > 0).then(|| when::format_micros(all.last_us)),
         tokens: Tokens {
             calls_with_usage: t.with_usage,
             input_total: t.input,
@@ -863,8 +865,8 @@ fn absorb(all: &mut Partial<'_>, mut part: Partial<'_>) -> Vec<Sample> {
         sums.numbers += v.numbers;
         sums.sum += v.sum;
     }
-    all.first_ms = all.first_ms.min(part.first_ms);
-    all.last_ms = all.last_ms.max(part.last_ms);
+    all.first_us = all.first_us.min(part.first_us);
+    all.last_us = all.last_us.max(part.last_us);
     part.samples
 }
 

@@ -452,8 +452,9 @@ impl CallState {
 
     fn emit(&mut self, outcome: Outcome) {
         let latency = self.started.elapsed();
-        // To the microsecond, like the start.
-        let latency = Duration::from_micros(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
+        // Rounded to the microsecond, like the start.
+        let micros = (latency.as_nanos() + 500) / 1000;
+        let latency = Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX));
         let ended_at = self.started_at
             + chrono::Duration::from_std(latency).unwrap_or_else(|_| chrono::Duration::zero());
         let config = self.config;

@@ -52,6 +52,12 @@ pub(crate) struct Limits {
     pub(crate) capacity_bytes: usize,
     /// How long a caller waits for room when the gate is full.
     pub(crate) max_wait: Duration,
+    /// What sets `capacity` (an environment variable, or the builder's
+    /// method when it was set in code): what the first drop's line says to
+    /// raise.
+    pub(crate) capacity_setting: &'static str,
+    /// What sets `capacity_bytes`.
+    pub(crate) bytes_setting: &'static str,
 }
 
 /// Why an item was not exported.
@@ -154,13 +160,6 @@ impl Signal {
         }
     }
 
-    fn variable(self) -> &'static str {
-        match self {
-            Signal::Spans => "OTEL_BSP_MAX_QUEUE_SIZE",
-            Signal::Scores => "OTEL_BLRP_MAX_QUEUE_SIZE",
-        }
-    }
-
     fn process_counters(self) -> &'static Counters {
         match self {
             Signal::Spans => &SPANS_DROPPED,
@@ -194,6 +193,10 @@ pub(crate) struct Gate {
     told: AtomicBool,
     /// The last export error, for the shutdown line.
     last_error: Mutex<Option<String>>,
+    /// Set at shutdown, when what was left is counted: an export that
+    /// returns later (the SDK's thread outlives a shutdown that timed out)
+    /// neither counts nor gives back room again.
+    finished: AtomicBool,
 }
 
 impl Gate {
@@ -213,6 +216,7 @@ impl Gate {
             counters: Counters::default(),
             told: AtomicBool::new(false),
             last_error: Mutex::new(None),
+            finished: AtomicBool::new(false),
         })
     }
 
@@ -325,6 +329,10 @@ impl Gate {
 
     fn export_ended(&self, items: usize, bytes: usize, result: &OTelSdkResult) {
         self.in_flight_since.store(0, Ordering::Relaxed);
+        if self.finished.load(Ordering::SeqCst) {
+            // Counted at shutdown already, as still queued.
+            return;
+        }
         match result {
             Ok(()) => self.failing.store(false, Ordering::Relaxed),
             Err(e) => {
@@ -343,28 +351,38 @@ impl Gate {
         self.counters.add(reason, n);
         self.signal.process_counters().add(reason, n);
         if !self.told.swap(true, Ordering::Relaxed) {
+            let by_bytes = self.items.load(Ordering::SeqCst) < self.limits.capacity;
             let why = match reason {
+                Reason::Timeout if by_bytes => format!(
+                    "the export queue's {} MiB stayed full for {} ms; raise {} \
+                     (or the wait, LLM_OTEL_MAX_WAIT_MS) if the collector is only slow",
+                    self.limits.capacity_bytes >> 20,
+                    self.limits.max_wait.as_millis(),
+                    self.limits.bytes_setting,
+                ),
                 Reason::Timeout => format!(
-                    "the export queue ({} {}) stayed full for {} ms",
+                    "the export queue ({} {}) stayed full for {} ms; raise {} \
+                     (or the wait, LLM_OTEL_MAX_WAIT_MS) if the collector is only slow",
                     self.limits.capacity,
                     self.signal.plural(),
-                    self.limits.max_wait.as_millis()
+                    self.limits.max_wait.as_millis(),
+                    self.limits.capacity_setting,
                 ),
                 Reason::BreakerOpen => format!(
-                    "the export queue is full and the collector at {} is not answering",
+                    "the export queue is full and the collector at {} is failing or not \
+                     answering; check the collector",
                     self.endpoint
                 ),
-                Reason::ExportFailed => {
-                    format!("the collector at {} did not take them", self.endpoint)
-                }
+                Reason::ExportFailed => format!(
+                    "the collector at {} did not take them; check the collector",
+                    self.endpoint
+                ),
                 Reason::Shutdown => "they were still queued at shutdown".to_owned(),
             };
             eprintln!(
-                "llm-traced: OpenTelemetry {} are being dropped: {why}; raise {} \
-                 (or the wait, LLM_OTEL_MAX_WAIT_MS) if the collector is only slow \
+                "llm-traced: OpenTelemetry {} are being dropped: {why} \
                  (the total is printed at shutdown)",
                 self.signal.plural(),
-                self.signal.variable(),
             );
         }
     }
@@ -372,6 +390,7 @@ impl Gate {
     /// At shutdown: whatever is still queued is lost; prints the total when
     /// anything was.
     pub(crate) fn finish(&self) -> DropCounts {
+        self.finished.store(true, Ordering::SeqCst);
         let left = self.items.swap(0, Ordering::SeqCst);
         self.bytes.store(0, Ordering::SeqCst);
         if left > 0 {
@@ -389,10 +408,11 @@ impl Gate {
                 .clone();
             let cause = match cause {
                 Some(e) => format!("collector at {}: {e}", self.endpoint),
-                None if counts.shutdown > 0 => {
-                    format!("still queued for {} at shutdown", self.endpoint)
-                }
-                None => format!("export queue full; raise {}", self.signal.variable()),
+                None if counts.shutdown > 0 => format!(
+                    "the collector at {} had not taken them when the shutdown's time was up",
+                    self.endpoint
+                ),
+                None => format!("export queue full; raise {}", self.limits.capacity_setting),
             };
             eprintln!(
                 "llm-traced: {} OpenTelemetry {} were not exported ({cause})",
@@ -616,11 +636,12 @@ fn value_bytes(value: &Value) -> usize {
     }
 }
 
-/// A queue setting: the variable when it is set to a number, else `default`.
-pub(crate) fn from_env(variable: &str, default: usize) -> usize {
+/// A queue setting: the variable when it is set to a number (at least
+/// `min`), else `default`.
+pub(crate) fn from_env(variable: &str, default: usize, min: usize) -> usize {
     match std::env::var(variable) {
         Ok(v) => match v.trim().parse::<usize>() {
-            Ok(n) if n > 0 => n,
+            Ok(n) if n >= min => n,
             _ => {
                 eprintln!("llm-traced: {variable}={v:?} is not a positive number; using {default}");
                 default
@@ -652,6 +673,8 @@ mod tests {
                 capacity,
                 capacity_bytes: bytes,
                 max_wait: Duration::from_millis(wait_ms),
+                capacity_setting: "OTEL_BSP_MAX_QUEUE_SIZE",
+                bytes_setting: "LLM_OTEL_MAX_QUEUE_BYTES",
             },
             "http://127.0.0.1:1".to_owned(),
         )
@@ -731,10 +754,19 @@ mod tests {
     }
 
     #[test]
-    fn what_is_queued_at_shutdown_is_counted() {
+    fn what_is_queued_at_shutdown_is_counted_once() {
         let g = gate(10, 1 << 20, 0);
         assert!(g.admit(1) && g.admit(1));
         assert_eq!(g.finish().shutdown, 2);
+        // The SDK's thread finishes its export after the shutdown timed out:
+        // neither counted again nor given back twice.
+        g.export_ended(
+            2,
+            2,
+            &Err(opentelemetry_sdk::error::OTelSdkError::Timeout(STALL)),
+        );
+        assert_eq!(g.dropped().total(), 2);
+        assert_eq!(g.items.load(Ordering::SeqCst), 0);
     }
 
     #[test]

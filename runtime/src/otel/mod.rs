@@ -227,6 +227,7 @@ pub struct OtelBuilder {
     max_queue_bytes: Option<usize>,
     max_export_batch_size: Option<usize>,
     max_wait: Option<Duration>,
+    shutdown_timeout: Option<Duration>,
 }
 
 /// Spans (and score records) that may wait for export when nothing says
@@ -313,22 +314,40 @@ impl OtelBuilder {
         self
     }
 
+    /// How long the shutdown (the guard's drop) waits for each signal's
+    /// last exports: spans, scores and metrics, one after the other;
+    /// [`SHUTDOWN_TIMEOUT`] (5 s) by default. What is still queued when the
+    /// time is up is counted as not exported.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
     /// The gate's limits for one signal: what is set here, else the
     /// environment, else our defaults.
-    fn limits(&self, queue_variable: &str) -> gate::Limits {
+    fn limits(&self, queue_variable: &'static str) -> gate::Limits {
         gate::Limits {
             capacity: self
                 .max_queue_size
-                .unwrap_or_else(|| gate::from_env(queue_variable, DEFAULT_MAX_QUEUE_SIZE)),
+                .unwrap_or_else(|| gate::from_env(queue_variable, DEFAULT_MAX_QUEUE_SIZE, 1)),
             capacity_bytes: self.max_queue_bytes.unwrap_or_else(|| {
-                gate::from_env("LLM_OTEL_MAX_QUEUE_BYTES", DEFAULT_MAX_QUEUE_BYTES)
+                gate::from_env("LLM_OTEL_MAX_QUEUE_BYTES", DEFAULT_MAX_QUEUE_BYTES, 1)
             }),
             max_wait: self.max_wait.unwrap_or_else(|| {
                 Duration::from_millis(gate::from_env(
                     "LLM_OTEL_MAX_WAIT_MS",
                     DEFAULT_MAX_WAIT.as_millis() as usize,
+                    0,
                 ) as u64)
             }),
+            capacity_setting: match self.max_queue_size {
+                Some(_) => "Otel::builder().max_queue_size(…)",
+                None => queue_variable,
+            },
+            bytes_setting: match self.max_queue_bytes {
+                Some(_) => "Otel::builder().max_queue_bytes(…)",
+                None => "LLM_OTEL_MAX_QUEUE_BYTES",
+            },
         }
     }
 
@@ -389,7 +408,7 @@ impl OtelBuilder {
 
     fn batch_size(&self, variable: &str, default: usize) -> usize {
         self.max_export_batch_size
-            .unwrap_or_else(|| gate::from_env(variable, default))
+            .unwrap_or_else(|| gate::from_env(variable, default, 1))
     }
 
     /// Builds the exporters and providers (batched, in background threads)
@@ -461,6 +480,7 @@ impl OtelBuilder {
             shut_down: false,
             runtime,
             gates: [span_gate, score_gate],
+            shutdown_timeout: self.shutdown_timeout.unwrap_or(SHUTDOWN_TIMEOUT),
         })
     }
 
@@ -593,6 +613,8 @@ pub struct Otel {
     runtime: Option<grpc::Runtime>,
     /// What counts the spans and the score records not exported.
     gates: [std::sync::Arc<gate::Gate>; 2],
+    /// How long the shutdown waits for each signal.
+    shutdown_timeout: Duration,
 }
 
 impl fmt::Debug for Otel {
@@ -616,6 +638,7 @@ impl Otel {
             max_queue_bytes: None,
             max_export_batch_size: None,
             max_wait: None,
+            shutdown_timeout: None,
         }
     }
 
@@ -678,9 +701,9 @@ impl Otel {
         if std::mem::replace(&mut self.shut_down, true) {
             return Ok(());
         }
-        // Five seconds each at most: an unreachable collector must not hold
-        // the program's exit for long.
-        let timeout = SHUTDOWN_TIMEOUT;
+        // Five seconds each at most by default: an unreachable collector
+        // must not hold the program's exit for long.
+        let timeout = self.shutdown_timeout;
         logs::uninstall(self.logs_token);
         if let Some(token) = self.metrics_token {
             metrics::uninstall_if(token);
