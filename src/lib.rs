@@ -1,6 +1,8 @@
 // The README is the crate's documentation; its examples are compiled as doc
 // tests by the `integration` package, which has the crates they use.
 #![cfg_attr(not(doctest), doc = include_str!("../README.md"))]
+// On docs.rs, each item shows the cargo feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -16,7 +18,7 @@ pub use llm_traced_runtime::{
 ///
 /// ```ignore
 /// #[llm_traced(provider = "openai", model = "gpt-4o")]
-/// async fn ask(messages: &[Message]) -> Result<serde_json::Value, Error> { … }
+/// async fn ask(messages: &[Message]) -> Result<serde_json::Value, Error> { /* … */ }
 /// ```
 ///
 /// | argument | value | default |

@@ -1,7 +1,7 @@
 //! `LlmTracedLayer`: a real async-openai client, its whole tower stack
 //! installed with `with_http_service` and no `#[llm_traced]` on the calls,
 //! against an OpenAI-compatible server started on 127.0.0.1 that replays the
-//! recorded payloads and SSE streams of `tests/fixtures` (`common/standin.rs`).
+//! recorded payloads and SSE streams of `core/tests/fixtures` (`common/standin.rs`).
 //! Each test has its own server (kept for the whole run), so its records are
 //! the ones with its port.
 

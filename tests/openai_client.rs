@@ -1,7 +1,7 @@
 //! async-openai through `#[llm_traced]`, against an OpenAI-compatible server
 //! started on 127.0.0.1 in the test, speaking the real wire format: JSON
 //! bodies, SSE streams, and errors with their real status codes and bodies
-//! from `tests/fixtures`.
+//! from `core/tests/fixtures`.
 
 mod common;
 
@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 fn fixture_text(path: &str) -> String {
     std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../tests/fixtures")
+            .join("../core/tests/fixtures")
             .join(path),
     )
     .unwrap()

@@ -1,6 +1,6 @@
 //! `LlmTracedMiddleware`: a real `reqwest_middleware::ClientWithMiddleware`
 //! against a server started on 127.0.0.1 that replays the recorded payloads
-//! and SSE streams of `tests/fixtures` (OpenAI chat and Responses, Anthropic,
+//! and SSE streams of `core/tests/fixtures` (OpenAI chat and Responses, Anthropic,
 //! Gemini, error bodies with their statuses: `common/standin.rs`). Each test
 //! has its own server, so its records are the ones with its port.
 

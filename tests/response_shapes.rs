@@ -1,5 +1,5 @@
 //! Each provider's response shape, read through `LlmResponse`, from the
-//! recorded payloads in `tests/fixtures` and the providers' documented shapes.
+//! recorded payloads in `core/tests/fixtures` and the providers' documented shapes.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Streamed responses: the recorded SSE streams in `tests/fixtures/raw_sse`
+//! Streamed responses: the recorded SSE streams in `core/tests/fixtures/raw_sse`
 //! replayed chunk by chunk; streams cut mid-way, dropped early, failing.
 
 mod common;

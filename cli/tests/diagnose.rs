@@ -7,7 +7,7 @@ use serde_json::Value;
 
 fn rate_limit_fixture() -> String {
     let path = common::manifest_dir()
-        .join("../tests/fixtures/openai_error_429_rate_limit_exceeded_tpm.json");
+        .join("../core/tests/fixtures/openai_error_429_rate_limit_exceeded_tpm.json");
     let body = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     format!("Error code: 429 - {}", body.trim())
 }

@@ -1,6 +1,6 @@
 //! `llm-traced replay` against real HTTP servers on 127.0.0.1 that answer
 //! in the OpenAI, Anthropic, Gemini and Azure OpenAI wire formats with
-//! recorded payloads (`tests/fixtures`): what is sent (path, headers, body),
+//! recorded payloads (`core/tests/fixtures`): what is sent (path, headers, body),
 //! what is printed, what is recorded, and that the key appears nowhere.
 
 mod common;
@@ -43,7 +43,7 @@ impl Seen {
 type Log = Arc<Mutex<Vec<Seen>>>;
 
 fn fixture(path: &str) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures");
     std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 

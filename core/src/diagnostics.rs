@@ -1133,7 +1133,7 @@ mod tests {
         ($name:literal) => {
             (
                 $name,
-                include_str!(concat!("../../tests/fixtures/", $name, ".json")),
+                include_str!(concat!("../tests/fixtures/", $name, ".json")),
             )
         };
     }
@@ -1192,7 +1192,7 @@ mod tests {
     #[test]
     fn every_error_fixture_is_listed_with_the_manifest_status() {
         let manifest: Value =
-            serde_json::from_str(include_str!("../../tests/fixtures/MANIFEST.json")).unwrap();
+            serde_json::from_str(include_str!("../tests/fixtures/MANIFEST.json")).unwrap();
         let table = fixtures();
         let mut seen = 0;
         for entry in manifest.as_array().unwrap() {

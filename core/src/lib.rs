@@ -14,6 +14,8 @@
 //! - [`redaction`]: secrets and personal data kept out of every output.
 //! - [`pricing`]: the price table and a call's estimated cost.
 
+// On docs.rs, each item shows the cargo feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs, unreachable_pub)]
 #![deny(unsafe_code)]
 

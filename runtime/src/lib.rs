@@ -13,6 +13,8 @@
 //! - `call`, `pipeline`, `outputs` and `worker` (private): the per-call state,
 //!   the record's post-processing, where records go, the background writers.
 
+// On docs.rs, each item shows the cargo feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs, unreachable_pub)]
 #![deny(unsafe_code)]
 

@@ -95,24 +95,24 @@ pub fn debug_block(buf: &SharedBuf, needle: &str) -> String {
         .to_owned()
 }
 
-/// `tests/fixtures` at the repository's root (the tests are built by the
+/// `core/tests/fixtures` (the tests are built by the
 /// `integration` package, one folder below it).
 pub fn fixtures_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures")
 }
 
-/// A recorded payload from `tests/fixtures`, as it is written.
+/// A recorded payload from `core/tests/fixtures`, as it is written.
 pub fn fixture_text(name: &str) -> String {
     let path = fixtures_dir().join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// A recorded payload from `tests/fixtures`.
+/// A recorded payload from `core/tests/fixtures`.
 pub fn fixture(name: &str) -> serde_json::Value {
     serde_json::from_str(&fixture_text(name)).unwrap()
 }
 
-/// The `data:` payloads of a recorded SSE stream in `tests/fixtures/raw_sse`,
+/// The `data:` payloads of a recorded SSE stream in `core/tests/fixtures/raw_sse`,
 /// `[DONE]` left out.
 pub fn sse_events(name: &str) -> Vec<serde_json::Value> {
     let path = fixtures_dir().join("raw_sse").join(name);

@@ -1,6 +1,6 @@
 //! A stand-in for the model providers on 127.0.0.1, for the middleware
 //! tests: an axum server that replays the recorded payloads and SSE streams
-//! of `tests/fixtures` (OpenAI chat, Responses, embeddings and legacy
+//! of `core/tests/fixtures` (OpenAI chat, Responses, embeddings and legacy
 //! completions, Anthropic, Gemini, error bodies with their statuses), the
 //! helpers that read back the records of the calls made to it, and those
 //! that run audited calls in a child process.

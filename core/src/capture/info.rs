@@ -95,7 +95,7 @@ pub struct CapturedError {
     pub transport: Option<crate::diagnostics::ErrorClass>,
 }
 
-/// Everything [`LlmResponse::capture`] can tell about a call.
+/// Everything [`LlmResponse::capture`](super::LlmResponse::capture) can tell about a call.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResponseInfo {

@@ -145,7 +145,7 @@ fn start(
 
 /// Hands `entry` to the process-wide audit log's writer; a no-op when there
 /// is none. The user, IP address and user agent not set in `entry` are taken
-/// from the bound [`Context`] (see [`NewEntry::from_context`]), and the time
+/// from the bound [`Context`](crate::context::Context) (see [`NewEntry::from_context`]), and the time
 /// is taken now. Waits only when the writer is far behind; a failure to write
 /// is reported once on stderr.
 pub fn record(entry: NewEntry) {

@@ -16,7 +16,7 @@
 //! OpenTelemetry), named after its endpoint (`chat.completions`,
 //! `responses`, `completions`, `embeddings`, `messages`, `generateContent`)
 //! with the function `POST /<endpoint>`. The provider comes from the host
-//! (see [`provider_of`]); `server_address` and `server_port` from the URL;
+//! (see `provider_of`); `server_address` and `server_port` from the URL;
 //! the whole request from the JSON body (a multipart body is not read); the
 //! response from the body as it passes to the client, whole or as
 //! server-sent events, never held back. Headers are never read, so the API
