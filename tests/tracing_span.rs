@@ -11,7 +11,7 @@ use serde_json::Value;
 #[llm_traced(provider = "openai", model = "gpt-4o")]
 async fn traced_ok() -> Value {
     serde_json::from_str(include_str!(
-        "fixtures/openai_chat_completion_parallel_tool_calls.json"
+        "../core/tests/fixtures/openai_chat_completion_parallel_tool_calls.json"
     ))
     .unwrap()
 }
