@@ -8,7 +8,7 @@ fn ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/fail/*.rs");
     // Built without the `audit` feature (`.ci/run` runs this test with the
-    // default features too), an audited call is an error at `audit`.
+    // default features too), an audited call is an error at its attribute.
     #[cfg(not(feature = "audit"))]
     t.compile_fail("tests/ui/fail_without_audit/*.rs");
     t.pass("tests/ui/pass/*.rs");

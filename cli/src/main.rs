@@ -240,8 +240,8 @@ fn write_subcommand(out: &mut Vec<u8>, sub: &clap::Command, path: &str) -> std::
     Ok(())
 }
 
-/// Text made safe for roff: backslashes doubled, and a line that starts with
-/// a dot or an apostrophe (a request) escaped.
+/// Text made safe for roff: each backslash written as roff's `\e`, and a
+/// line that starts with a dot or an apostrophe (a request) escaped.
 fn roff_text(text: &str) -> String {
     text.replace('\\', "\\e")
         .lines()

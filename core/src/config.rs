@@ -81,7 +81,8 @@ impl fmt::Debug for DebugOutput {
 /// [`Config::default`] and the setters, then [`install`](Config::install) it.
 ///
 /// ```no_run
-/// llm_traced_core::config::Config::from_env()
+/// # extern crate llm_traced_core as llm_traced;
+/// llm_traced::config::Config::from_env()
 ///     .debug(true)
 ///     .log_prompts(true)
 ///     .install()

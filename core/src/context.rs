@@ -7,7 +7,8 @@
 //! `.await` on any executor and needs no `tracing` subscriber.
 //!
 //! ```
-//! use llm_traced_core::context::Context;
+//! # extern crate llm_traced_core as llm_traced;
+//! use llm_traced::context::Context;
 //!
 //! # futures_lite_block_on(async {
 //! Context::current()

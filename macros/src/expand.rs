@@ -85,7 +85,7 @@ pub(crate) fn expand(args: Args, item: MaybeItemFn) -> syn::Result<TokenStream> 
         .map_or_else(|| "llm".to_owned(), |k| k.value());
     let audit = args.audit.is_some();
     // Without the runtime's `audit` feature this is a compile error at the
-    // `audit` argument, never a call silently left out of the audit log.
+    // attribute, never a call silently left out of the audit log.
     let require_audit = args
         .audit
         .as_ref()

@@ -12,7 +12,8 @@
 //! few lines:
 //!
 //! ```
-//! use llm_traced_core::capture::{LlmResponse, ResponseInfo, Usage};
+//! # extern crate llm_traced_core as llm_traced;
+//! use llm_traced::capture::{LlmResponse, ResponseInfo, Usage};
 //!
 //! struct MyReply { text: String, tokens_in: u64, tokens_out: u64 }
 //!

@@ -7,7 +7,8 @@
 //! the spans without replacing them.
 //!
 //! ```
-//! use llm_traced_core::redaction::{redact, redact_with, Mode};
+//! # extern crate llm_traced_core as llm_traced;
+//! use llm_traced::redaction::{redact, redact_with, Mode};
 //!
 //! let text = "Mail bob@example.com, key sk-proj-AbCdEfGhIjKlMnOpQrStUv";
 //! assert_eq!(redact(text), "Mail [EMAIL], key [API_KEY]");

@@ -1,7 +1,7 @@
 //! One JSON file per call (`LLM_SAVE_CONVERSATIONS`), written on the
 //! background record writer.
 //!
-//! Names sort by time and never collide: `20261127T083516.123Z_ask_<uuid-v7>.json`.
+//! Names sort by time and never collide: `20261127T083516.123456Z_ask_<uuid-v7>.json`.
 //! Each file is written to a hidden temporary name in the same directory, then
 //! renamed, so a reader never sees half a file.
 
